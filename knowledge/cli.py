@@ -1,0 +1,181 @@
+"""Administrators' command line: python -m knowledge COMMAND (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from knowledge import models as m
+from knowledge.db import database_url, make_engine, make_session_factory
+from knowledge.formats import FileFormatError, guess_format, read_file, to_oruk_service, write_csv, write_json
+from knowledge.importer import ImportRejected, check_dataset, export_records, import_dataset
+from knowledge.kb import KnowledgeBase
+from knowledge.schema import migrate
+from knowledge.seed import SEED_DIR, SeedError, load_seed
+from knowledge.store import area_names
+from knowledge.validation import quality_summary
+
+
+def _print_problems(problems, limit: int | None = None) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    for problem in (errors + warnings)[:limit]:
+        print(f"  {problem}")
+    if limit is not None and len(problems) > limit:
+        print(f"  ... and {len(problems) - limit} more")
+    print(f"{len(errors)} error(s), {len(warnings)} warning(s)")
+
+
+def cmd_migrate(args) -> int:
+    migrate(make_engine(args.database))
+    print(f"Database is up to date: {_safe_url(args.database)}")
+    return 0
+
+
+def cmd_seed(args) -> int:
+    engine = make_engine(args.database)
+    migrate(engine)
+    with make_session_factory(engine).begin() as session:
+        report = load_seed(session, Path(args.dir))
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    dataset = read_file(Path(args.file), args.format)
+    with make_session_factory(make_engine(args.database))() as session:
+        problems = check_dataset(session, dataset)
+    print(f"{args.file}: {len(dataset.services)} service(s), {len(dataset.organizations)} organisation(s)")
+    _print_problems(problems, None if args.all else 200)
+    records = [record for _row, record in dataset.services]
+    for line in quality_summary(records, date.today()).lines():
+        print(line)
+    return 1 if any(p.severity == "error" for p in problems) else 0
+
+
+def cmd_import(args) -> int:
+    dataset = read_file(Path(args.file), args.format)
+    sessions = make_session_factory(make_engine(args.database))
+    try:
+        with sessions.begin() as session:
+            report = import_dataset(session, dataset, dry_run=args.dry_run)
+            if args.dry_run:
+                session.rollback()
+    except ImportRejected as rejected:
+        print(f"Import rejected: {rejected}. Problems:")
+        _print_problems(rejected.problems, 200)
+        return 1
+    print(report.summary())
+    return 0
+
+
+def cmd_export(args) -> int:
+    fmt = guess_format(Path(args.file), args.format) if args.file != "-" else (args.format or "json")
+    with make_session_factory(make_engine(args.database))() as session:
+        organizations, services = export_records(session)
+        names = area_names(session)
+        terms = {t.code: t.name for t in session.execute(select(m.TaxonomyTerm)).scalars()}
+    if fmt == "csv":
+        text = write_csv({o["id"]: o for o in organizations}, services)
+    else:
+        by_id = {o["id"]: o for o in organizations}
+        oruk = [to_oruk_service(s, by_id.get(s["organization_id"]), names, terms) for s in services]
+        text = write_json(organizations, oruk)
+        if fmt == "yaml":
+            import json
+
+            import yaml
+
+            text = yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True)
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"Exported {len(services)} services and {len(organizations)} organisations to {args.file}")
+    return 0
+
+
+def cmd_quality(args) -> int:
+    with make_session_factory(make_engine(args.database))() as session:
+        _organizations, services = export_records(session)
+    summary = quality_summary(services, date.today())
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def cmd_find(args) -> int:
+    kb = KnowledgeBase(args.database)
+    result = kb.find(args.age, args.need, args.place, record_unmet=False)
+    if result.errors:
+        for error in result.errors:
+            print(f"{error.field}: {error.message}")
+        return 1
+    place = result.place
+    where = place.district_name or place.authority_name or place.matched
+    print(f"Status: {result.status}; age {result.age:g}; needs {', '.join(result.needs)}; place {where}")
+    for match in result.eligible[: args.limit]:
+        s = match.service
+        print(f"  [{s.tier}] {s.name} ({s.id}): {'; '.join(match.reasons)}")
+    if len(result.eligible) > args.limit:
+        print(f"  ... {len(result.eligible) - args.limit} more eligible")
+    for miss in result.near_misses:
+        print(f"  not eligible: {miss.service.name}: {miss.why_not}")
+    for sp in result.signposts:
+        print(f"  signpost: {sp.signpost.name} ({sp.reason})")
+    return 0
+
+
+def _safe_url(url: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url or database_url()).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m knowledge", description=__doc__)
+    parser.add_argument("--database", help="database URL (default: $LOCAL_OFFER_DATABASE_URL or var/local_offer.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
+    seed = sub.add_parser("seed", help="load the seed files (safe to run again)")
+    seed.add_argument("--dir", default=str(SEED_DIR))
+    seed.set_defaults(func=cmd_seed)
+    for name, func, help_text in (
+        ("validate", cmd_validate, "check a services file and report every problem"),
+        ("import", cmd_import, "import a services file (all or nothing)"),
+        ("export", cmd_export, "export all services (FILE or - for standard output)"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("file")
+        p.add_argument("--format", choices=("json", "yaml", "csv"))
+        if name == "import":
+            p.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+        if name == "validate":
+            p.add_argument("--all", action="store_true", help="list every problem (default: the first 200)")
+        p.set_defaults(func=func)
+    sub.add_parser("quality", help="data-quality summary of the knowledge base").set_defaults(func=cmd_quality)
+    find = sub.add_parser("find", help="what the eligibility engine finds for a family")
+    find.add_argument("--age", required=True, help="age in years, e.g. 7 or 1.5")
+    find.add_argument("--need", action="append", required=True, help="need code or word (repeatable)")
+    find.add_argument("--place", required=True, help="postcode, town, village or district")
+    find.add_argument("--limit", type=int, default=10)
+    find.set_defaults(func=cmd_find)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileFormatError, SeedError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OperationalError as error:
+        print(f"error: can't use the database {_safe_url(args.database)}: {error.orig}", file=sys.stderr)
+        return 2

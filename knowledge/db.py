@@ -1,0 +1,48 @@
+"""Database connection: one URL from the environment, SQLite under var/ by default."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL_ENV = "LOCAL_OFFER_DATABASE_URL"
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "local_offer.db"
+
+# Ages and amounts have at most two decimal places, which SQLite's floats hold exactly enough.
+warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal objects natively")
+
+
+def database_url() -> str:
+    """The knowledge base URL: $LOCAL_OFFER_DATABASE_URL, else a SQLite file under var/."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    """Create an engine (SQLAlchemy 1.4, 2.0-style) for the knowledge base."""
+    url = url or database_url()
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False, class_=Session)

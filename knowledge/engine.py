@@ -1,0 +1,332 @@
+"""The eligibility engine: (age, needs, place) -> eligible services, near misses and signposts.
+
+A pure, deterministic function of its inputs and a catalogue snapshot. Bad input
+comes back as error values in the result, never as an exception.
+
+Age rules: `minimum_age` is inclusive. A whole-number `maximum_age` includes that
+whole year ("ages 5 to 11" takes a child until their 12th birthday); a
+fractional one is exact (1.5 ends at 18 months). The Local Offer itself covers
+0 to 25, that is until the 26th birthday.
+
+Order: universal, then targeted, then specialist; within a tier the family's own
+district first, then authority-wide, then national; then by name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from knowledge.catalogue import Catalogue, ServiceEntry, SignpostEntry
+from knowledge.places import PlaceError, ResolvedPlace
+from knowledge.vocabulary import (
+    ANY_NEED,
+    ENGLAND_GSS,
+    LOCAL_OFFER_MAX_AGE,
+    NEED_CODES,
+    TIER_ORDER,
+)
+
+MAX_NEAR_MISSES = 10
+MAX_NEAR_MISSES_OF_A_KIND = 5
+MAX_SIGNPOSTS = 8
+MAX_PLAUSIBLE_AGE = 120
+_LOCAL_SIGNPOST_ORDER = {"sendias": 0, "parent_carer_forum": 1, "local_offer": 2, "helpline": 3}
+
+
+@dataclass(frozen=True)
+class InputError:
+    field: str  # age | needs | place
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Match:
+    service: ServiceEntry
+    reasons: tuple[str, ...]
+    area_rank: int  # 0 own district, 1 authority-wide, 2 national
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    service: ServiceEntry
+    kind: str  # age | diagnosis | area
+    why_not: str
+    reasons_met: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignpostMatch:
+    signpost: SignpostEntry
+    reason: str
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    status: str  # ok | no_match | out_of_area | over_age | invalid
+    age: float | None
+    needs: tuple[str, ...]
+    place: ResolvedPlace | None
+    eligible: tuple[Match, ...] = ()
+    near_misses: tuple[NearMiss, ...] = ()
+    signposts: tuple[SignpostMatch, ...] = ()
+    errors: tuple[InputError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def format_age(age: float) -> str:
+    """4 -> "4", 1.5 -> "1 and a half", 0.75 -> "9 months"."""
+    if age < 2 and not float(age).is_integer():
+        months = round(age * 12)
+        return f"{months} months" if months < 12 else f"{months // 12} year and {months % 12} months"
+    whole = math.floor(age)
+    if age - whole >= 0.5 and age < 5:
+        return f"{whole} and a half"
+    return str(whole)
+
+
+def age_range_text(minimum: float | None, maximum: float | None) -> str:
+    if minimum is None and maximum is None:
+        return "any age"
+    if maximum is None:
+        return f"ages {format_age(minimum)} and over"
+    if minimum is None or minimum == 0:
+        return f"ages up to {format_age(maximum)}"
+    return f"ages {format_age(minimum)} to {format_age(maximum)}"
+
+
+def age_fits(age: float, minimum: float | None, maximum: float | None) -> bool:
+    if minimum is not None and age < minimum:
+        return False
+    if maximum is None:
+        return True
+    return age < maximum + 1 if float(maximum).is_integer() else age <= maximum
+
+
+def age_band(age: float | None) -> str:
+    """Coarse bands for the gap report (no personal data): early years, primary, secondary, post-16, adult."""
+    if age is None:
+        return "unknown"
+    for upper, band in ((5, "0-4"), (11, "5-10"), (16, "11-15"), (19, "16-18"), (LOCAL_OFFER_MAX_AGE + 1, "19-25")):
+        if age < upper:
+            return band
+    return "26+"
+
+
+def _check_age(age) -> tuple[float | None, InputError | None]:
+    if age is None:
+        return None, InputError("age", "missing", "We need the child's age.")
+    try:
+        value = float(age)
+    except (TypeError, ValueError):
+        return None, InputError("age", "not_a_number", f"\u201c{age}\u201d is not an age in years.")
+    if math.isnan(value) or value < 0:
+        return None, InputError("age", "negative", "An age can't be below 0.")
+    if value > MAX_PLAUSIBLE_AGE:
+        return None, InputError("age", "implausible", f"{age} is not a plausible age.")
+    return value, None
+
+
+def _check_needs(catalogue: Catalogue, needs) -> tuple[tuple[str, ...], list[InputError]]:
+    if isinstance(needs, str):
+        needs = [needs]
+    codes: list[str] = []
+    errors: list[InputError] = []
+    for need in needs or ():
+        code = need if need in NEED_CODES else catalogue.vocabulary.resolve(str(need))
+        if code not in NEED_CODES:
+            errors.append(InputError("needs", "unknown_need", f"We don't recognise the need \u201c{need}\u201d."))
+        elif code not in codes:
+            codes.append(code)
+    if not codes and not errors:
+        errors.append(InputError("needs", "missing", "We need to know what kind of help the child needs."))
+    return tuple(codes), errors
+
+
+def _check_place(catalogue: Catalogue, place) -> tuple[ResolvedPlace | None, InputError | None]:
+    if isinstance(place, ResolvedPlace):
+        return place, None
+    if place is None:
+        return None, InputError("place", "missing", "We need to know where the family lives.")
+    resolved = catalogue.gazetteer.resolve(str(place))
+    if isinstance(resolved, PlaceError):
+        return None, InputError("place", resolved.code, resolved.message)
+    return resolved, None
+
+
+def _need_reason(service: ServiceEntry, needs: tuple[str, ...], catalogue: Catalogue) -> str | None:
+    shared = [n for n in needs if n in service.needs]
+    if shared:
+        return "for " + " and ".join(catalogue.vocabulary.label(n) for n in shared)
+    if ANY_NEED in service.needs:
+        return "open to children and young people with any special educational need or disability"
+    return None
+
+
+def _area_rank(service: ServiceEntry, place: ResolvedPlace) -> int | None:
+    ranks = []
+    for code in service.areas:
+        if place.district_gss and code == place.district_gss:
+            ranks.append(0)
+        elif code == place.authority_gss:
+            ranks.append(1)
+        elif code == ENGLAND_GSS:
+            ranks.append(2)
+    return min(ranks) if ranks else None
+
+
+def _area_reason(rank: int, place: ResolvedPlace) -> str:
+    if rank == 0:
+        return f"available in {place.district_name}"
+    if rank == 1:
+        return f"available across {place.authority_name}"
+    return "available anywhere in England"
+
+
+def _sort_key(service: ServiceEntry, area_rank: int) -> tuple:
+    return (TIER_ORDER.get(service.tier or "", len(TIER_ORDER)), area_rank, service.name.casefold(), service.id)
+
+
+def _area_names(service: ServiceEntry, catalogue: Catalogue) -> str:
+    gaz = catalogue.gazetteer
+    names = []
+    for code in service.areas:
+        district = gaz.districts.get(code)
+        authority = gaz.authorities.get(code)
+        names.append(district.name if district else authority.name if authority else code)
+    return " and ".join(names)
+
+
+def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
+    """Who can this family use? See the module docstring for the rules and the order."""
+    age_value, age_error = _check_age(age)
+    need_codes, need_errors = _check_needs(catalogue, needs)
+    resolved, place_error = _check_place(catalogue, place)
+    errors = tuple(e for e in (age_error, *need_errors, place_error) if e)
+    if errors:
+        return EligibilityResult("invalid", age_value, need_codes, resolved, errors=errors)
+
+    if age_value >= LOCAL_OFFER_MAX_AGE + 1:
+        return EligibilityResult(
+            "over_age",
+            age_value,
+            need_codes,
+            resolved,
+            signposts=_signposts(catalogue, age_value, need_codes, resolved, adult=True),
+        )
+    if not resolved.in_coverage:
+        return EligibilityResult(
+            "out_of_area", age_value, need_codes, resolved, signposts=_signposts(catalogue, age_value, need_codes, resolved)
+        )
+
+    eligible: list[tuple[tuple, Match]] = []
+    near: list[tuple[tuple, NearMiss]] = []
+    only_unsure = set(need_codes) == {"unsure"}
+    seen: set[str] = set()
+    for code in (*resolved.area_codes, ENGLAND_GSS):
+        for service in catalogue.offered(code, need_codes):
+            if service.id in seen:
+                continue
+            seen.add(service.id)
+            need_reason = _need_reason(service, need_codes, catalogue)
+            rank = _area_rank(service, resolved)
+            met = [need_reason, _area_reason(rank, resolved)]
+            range_text = age_range_text(service.minimum_age, service.maximum_age)
+            if not age_fits(age_value, service.minimum_age, service.maximum_age):
+                gap = _age_gap(age_value, service)
+                why = f"for {range_text}; your child is {format_age(age_value)}"
+                near.append(((0, gap, *_sort_key(service, rank)), NearMiss(service, "age", why, tuple(met))))
+                continue
+            met.insert(0, f"for {range_text}")
+            if service.diagnosis_required and only_unsure:
+                why = "needs a diagnosis first; you said you are not sure yet"
+                near.append(((1, 0, *_sort_key(service, rank)), NearMiss(service, "diagnosis", why, tuple(met))))
+                continue
+            eligible.append((_sort_key(service, rank), Match(service, tuple(met), rank)))
+
+    if resolved.district_gss:  # the next district's services explain "why not X?"
+        near.extend(_neighbouring_district_misses(catalogue, age_value, need_codes, resolved, seen))
+
+    eligible.sort(key=lambda item: item[0])
+    near.sort(key=lambda item: item[0])
+    status = "ok" if eligible else "no_match"
+    return EligibilityResult(
+        status,
+        age_value,
+        need_codes,
+        resolved,
+        eligible=tuple(match for _key, match in eligible),
+        near_misses=_nearest(near),
+        signposts=_signposts(catalogue, age_value, need_codes, resolved),
+    )
+
+
+def _nearest(near: list[tuple[tuple, NearMiss]]) -> tuple[NearMiss, ...]:
+    """The closest misses, at most five of each kind (age, diagnosis, area) and ten in all."""
+    kept: list[NearMiss] = []
+    per_kind: dict[str, int] = {}
+    for _key, miss in near:
+        if per_kind.get(miss.kind, 0) < MAX_NEAR_MISSES_OF_A_KIND and len(kept) < MAX_NEAR_MISSES:
+            per_kind[miss.kind] = per_kind.get(miss.kind, 0) + 1
+            kept.append(miss)
+    return tuple(kept)
+
+
+def _age_gap(age: float, service: ServiceEntry) -> float:
+    if service.minimum_age is not None and age < service.minimum_age:
+        return service.minimum_age - age
+    return age - (service.maximum_age or 0)
+
+
+def _neighbouring_district_misses(catalogue, age, needs, place, seen) -> list[tuple[tuple, NearMiss]]:
+    """Services that fit on age and need but are only for a neighbouring district."""
+    misses = []
+    home = catalogue.gazetteer.districts.get(place.district_gss)
+    for neighbour in home.neighbours if home else ():
+        for service in catalogue.offered(neighbour, needs):
+            if service.id in seen:
+                continue
+            seen.add(service.id)
+            need_reason = _need_reason(service, needs, catalogue)
+            if not age_fits(age, service.minimum_age, service.maximum_age):
+                continue
+            if service.diagnosis_required and set(needs) == {"unsure"}:
+                continue
+            why = f"only for families living in {_area_names(service, catalogue)}; you are in {place.district_name}"
+            met = (f"for {age_range_text(service.minimum_age, service.maximum_age)}", need_reason)
+            misses.append(((2, 0, *_sort_key(service, 3)), NearMiss(service, "area", why, met)))
+    return misses
+
+
+def _signposts(catalogue, age, needs, place, adult: bool = False) -> tuple[SignpostMatch, ...]:
+    """Local help first (SENDIAS, parent carer forum, ...), then national help for these needs, then general."""
+    authority = place.authority_gss if place else None
+    ranked = []
+    for sp in catalogue.signposts:
+        if sp.kind == "urgent":
+            continue
+        if sp.scope == "local" and sp.authority_gss != authority:
+            continue
+        if age is not None and not age_fits(age, sp.minimum_age, sp.maximum_age):
+            continue
+        if adult and sp.kind != "adult_services" and not (sp.maximum_age and sp.maximum_age > LOCAL_OFFER_MAX_AGE):
+            continue
+        specific = [n for n in needs if n in sp.needs]
+        if sp.needs and not specific:
+            continue
+        if sp.scope == "local":
+            key = (0, _LOCAL_SIGNPOST_ORDER.get(sp.kind, 9))
+            reason = f"local help in {place.authority_name}" if place else "local help"
+        elif specific:
+            key = (1, 0)
+            reason = "national help for " + " and ".join(catalogue.vocabulary.label(n) for n in specific)
+        else:
+            key = (2, 0)
+            reason = "national help for any family of a child with SEND" if not adult else "national help for adults"
+        ranked.append(((*key, sp.name.casefold(), sp.id), SignpostMatch(sp, reason)))
+    ranked.sort(key=lambda item: item[0])
+    return tuple(match for _key, match in ranked[:MAX_SIGNPOSTS])

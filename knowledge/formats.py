@@ -1,0 +1,270 @@
+"""Reading and writing service files: ORUK-style JSON (or YAML) and one flat CSV row per service.
+
+JSON/YAML accept a list of services, `{"services": [...], "organizations": [...]}`,
+or an ORUK API page `{"contents": [...]}`; a service may embed its
+`organization`. The CSV has one row per service; list fields (needs, areas,
+referrers) and the nested ones (`contact_phone`, `cost_amount`, ...) hold
+several values separated by ` | `.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import yaml
+
+from knowledge.records import (
+    EXTENSION_FIELDS,
+    EXTENSION_KEY,
+    GSS_URI_PREFIX,
+    NESTED_FIELDS,
+    TAXONOMY_BY_FIELD,
+    Dataset,
+    Problem,
+    normalise_organization,
+    normalise_service,
+)
+
+CSV_PREFIX = {"cost_options": "cost", "contacts": "contact", "schedules": "schedule", "locations": "location"}
+CSV_SERVICE_COLUMNS = (
+    "id",
+    "organization_id",
+    "organization_name",
+    "name",
+    "description",
+    "status",
+    "category",
+    "tier",
+    "access_route",
+    "referrers",
+    "diagnosis_required",
+    "minimum_age",
+    "maximum_age",
+    "needs",
+    "service_areas",
+    "eligibility_description",
+    "application_process",
+    "who_for",
+    "how_to_access",
+    "what_to_expect",
+    "fees_description",
+    "url",
+    "email",
+    "assured_date",
+    "last_reviewed",
+    "review_interval_days",
+    "is_sample",
+)
+CSV_COLUMNS = CSV_SERVICE_COLUMNS + tuple(f"{CSV_PREFIX[key]}_{name}" for key, names in NESTED_FIELDS.items() for name in names)
+SEPARATOR = " | "
+FORMATS = ("json", "yaml", "csv")
+
+
+class FileFormatError(ValueError):
+    """The file cannot be read at all (not JSON, wrong columns, ...)."""
+
+
+def guess_format(path: Path, explicit: str | None = None) -> str:
+    if explicit:
+        if explicit not in FORMATS:
+            raise FileFormatError(f"unknown format {explicit!r}; use one of {', '.join(FORMATS)}")
+        return explicit
+    suffix = path.suffix.lower().lstrip(".")
+    fmt = {"yml": "yaml"}.get(suffix, suffix)
+    if fmt not in FORMATS:
+        raise FileFormatError(f"can't tell the format of {path.name}; name it .json, .yaml or .csv, or pass --format")
+    return fmt
+
+
+def read_file(path: Path, fmt: str | None = None) -> Dataset:
+    fmt = guess_format(path, fmt)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FileFormatError(f"{path.name} is not UTF-8 text: {error}") from error
+    return read_text(text, fmt)
+
+
+def read_text(text: str, fmt: str) -> Dataset:
+    if fmt == "csv":
+        return _read_csv(text)
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise FileFormatError(f"not valid {fmt.upper()}: {error}") from error
+    return _read_structured(data)
+
+
+def _read_structured(data) -> Dataset:
+    if isinstance(data, list):
+        services, organizations = data, []
+    elif isinstance(data, dict):
+        services = data.get("services", data.get("contents"))
+        organizations = data.get("organizations") or []
+        if services is None:
+            raise FileFormatError("expected a list of services, or an object with 'services' or 'contents'")
+    else:
+        raise FileFormatError("expected a list of services, or an object with 'services' or 'contents'")
+    if not isinstance(services, list) or not isinstance(organizations, list):
+        raise FileFormatError("'services' and 'organizations' must be lists")
+    dataset = Dataset()
+    embedded: dict[str, dict] = {}
+    for row, raw in enumerate(services, start=1):
+        if not isinstance(raw, dict):
+            dataset.problems.append(Problem(row, "service", "expected an object"))
+            continue
+        if isinstance(raw.get("organization"), dict) and raw["organization"].get("id"):
+            embedded.setdefault(str(raw["organization"]["id"]), raw["organization"])
+        dataset.services.append((row, normalise_service(raw, row, dataset.problems)))
+    given = {str(o.get("id")) for o in organizations if isinstance(o, dict)}
+    organizations = list(organizations) + [o for oid, o in embedded.items() if oid not in given]
+    for row, raw in enumerate(organizations, start=1):
+        if not isinstance(raw, dict):
+            dataset.problems.append(Problem(row, "organization", "expected an object"))
+            continue
+        dataset.organizations.append((row, normalise_organization(raw, row, dataset.problems)))
+    return dataset
+
+
+def _read_csv(text: str) -> Dataset:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise FileFormatError("the CSV file is empty")
+    columns = [c.strip() for c in reader.fieldnames]
+    missing = [c for c in ("id", "name") if c not in columns]
+    if missing:
+        raise FileFormatError(f"the CSV has no {' or '.join(missing)} column")
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    dataset = Dataset()
+    if unknown:
+        dataset.problems.append(Problem(1, ", ".join(unknown), "unknown column(s); expected: " + ", ".join(CSV_COLUMNS)))
+    organizations: dict[str, tuple[int, dict]] = {}
+    for line, raw_row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw_row.items() if k is not None}
+        if None in raw_row:
+            dataset.problems.append(Problem(line, "row", "more values than columns (a comma inside text needs quotes)"))
+        raw = {k: row.get(k) for k in CSV_SERVICE_COLUMNS if k in row}
+        for key, names in NESTED_FIELDS.items():
+            raw[key] = _unflatten(row, key, names, line, dataset.problems)
+        dataset.services.append((line, normalise_service(raw, line, dataset.problems)))
+        org_id, org_name = row.get("organization_id"), row.get("organization_name")
+        if org_id and org_name and org_id not in organizations:
+            organizations[org_id] = (line, normalise_organization({"id": org_id, "name": org_name}, line, dataset.problems))
+    dataset.organizations = list(organizations.values())
+    return dataset
+
+
+def _unflatten(row: dict, key: str, names: tuple[str, ...], line: int, problems: list[Problem]) -> list[dict]:
+    columns = {name: row.get(f"{CSV_PREFIX[key]}_{name}") or "" for name in names}
+    split = {name: [part.strip() for part in value.split("|")] if value else [] for name, value in columns.items()}
+    count = max((len(parts) for parts in split.values()), default=0)
+    lengths = {len(parts) for parts in split.values() if parts}
+    if len(lengths) > 1:
+        problems.append(
+            Problem(line, f"{CSV_PREFIX[key]}_*", f"the {key.replace('_', ' ')} columns have different numbers of ' | ' parts")
+        )
+    return [{name: (split[name][i] if i < len(split[name]) else None) or None for name in names} for i in range(count)]
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def to_oruk_service(record: dict, organization: dict | None, area_names: dict[str, str], term_names: dict[str, str]) -> dict:
+    """A canonical record as an ORUK (HSDS 3.0) service, with the Local Offer fields in `local_offer`."""
+    sid = record["id"]
+    service = {
+        key: record[key]
+        for key in (
+            "id",
+            "name",
+            "description",
+            "url",
+            "email",
+            "status",
+            "fees_description",
+            "eligibility_description",
+            "application_process",
+            "minimum_age",
+            "maximum_age",
+            "assured_date",
+        )
+    }
+    service["organization_id"] = record["organization_id"]
+    if organization:
+        service["organization"] = {"id": organization["id"], "name": organization["name"]}
+    service["service_areas"] = [
+        {
+            "id": f"{sid}:area:{code}",
+            "name": area_names.get(code, code),
+            "extent_type": "gss_code",
+            "uri": GSS_URI_PREFIX + code,
+            "gss_code": code,
+        }
+        for code in record["service_areas"]
+    ]
+    attributes = []
+    for field_name, taxonomy in TAXONOMY_BY_FIELD.items():
+        values = record[field_name] if field_name == "needs" else [record[field_name]] if record[field_name] else []
+        for code in values:
+            term = {"id": f"{taxonomy}:{code}", "code": code, "name": term_names.get(code, code), "taxonomy": taxonomy}
+            attributes.append({"id": f"{sid}:{taxonomy}:{code}", "link_type": "service", "link_id": sid, "taxonomy_term": term})
+    service["attributes"] = attributes
+    service["cost_options"] = [dict(item) for item in record["cost_options"]]
+    service["contacts"] = [
+        {**{k: v for k, v in c.items() if k != "phone"}, "phones": [{"number": c["phone"]}] if c["phone"] else []}
+        for c in record["contacts"]
+    ]
+    service["schedules"] = [dict(item) for item in record["schedules"]]
+    service["service_at_locations"] = [
+        {
+            "location": {
+                "name": loc["name"],
+                "addresses": [
+                    {"address_1": loc["address_1"], "city": loc["city"], "postal_code": loc["postcode"], "country": "GB"}
+                ],
+            }
+        }
+        for loc in record["locations"]
+    ]
+    service["needs"] = list(record["needs"])
+    service[EXTENSION_KEY] = {name: record[name] for name in EXTENSION_FIELDS}
+    return service
+
+
+def write_json(organizations: list[dict], services: list[dict]) -> str:
+    return json.dumps({"organizations": organizations, "services": services}, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_csv(organizations: dict[str, dict], records: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        row = {}
+        for column in CSV_SERVICE_COLUMNS:
+            if column == "organization_name":
+                value = (organizations.get(record["organization_id"]) or {}).get("name")
+            else:
+                value = record.get(column)
+            row[column] = _cell(value)
+        for key, names in NESTED_FIELDS.items():
+            for name in names:
+                values = [_cell(item.get(name)) for item in record[key]]
+                row[f"{CSV_PREFIX[key]}_{name}"] = SEPARATOR.join(values) if any(values) else ""
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return SEPARATOR.join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,118 @@
+"""Import services all-or-nothing: validate the whole file, then apply it in one transaction.
+
+Re-importing the same file changes nothing: each incoming record is compared
+with the stored one in canonical shape, and only real differences are written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge import models as m
+from knowledge.records import Dataset, Problem
+from knowledge.store import (
+    apply_record,
+    area_names,
+    build_context,
+    need_term_ids,
+    organization_to_record,
+    service_query,
+    service_to_record,
+)
+from knowledge.validation import quality_warnings, validate
+
+
+class ImportRejected(Exception):
+    """The file has errors; nothing was written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"{len(errors)} error(s); nothing was imported")
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    organizations_created: list[str] = field(default_factory=list)
+    organizations_updated: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.organizations_created or self.organizations_updated)
+
+    def summary(self) -> str:
+        verb = "would be" if self.dry_run else "was"
+        return (
+            f"services: {len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged; "
+            f"organisations: {len(self.organizations_created)} created, {len(self.organizations_updated)} updated "
+            f"({'nothing' if not self.changed else 'changes'} {verb} written); {len(self.warnings)} data-quality warning(s)"
+        )
+
+
+def check_dataset(session: Session, dataset: Dataset, today: date | None = None) -> list[Problem]:
+    """All errors and data-quality warnings for a dataset, against what the knowledge base knows."""
+    problems = validate(dataset, build_context(session))
+    return problems + quality_warnings(dataset, today or date.today())
+
+
+def import_dataset(session: Session, dataset: Dataset, *, dry_run: bool = False, today: date | None = None) -> ImportReport:
+    """Apply a dataset in the caller's transaction, or raise ImportRejected and leave it untouched.
+
+    The caller owns the transaction (`with session.begin(): ...`), so an import is
+    committed whole or not at all; with dry_run nothing is flushed.
+    """
+    problems = check_dataset(session, dataset, today)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ImportRejected(problems)
+    report = ImportReport(warnings=[p for p in problems if p.severity == "warning"], dry_run=dry_run)
+    for _row, org in dataset.organizations:
+        existing = session.get(m.Organization, org["id"])
+        if existing is None:
+            report.organizations_created.append(org["id"])
+            if not dry_run:
+                session.add(m.Organization(**{"description": "", "is_sample": False, **org}))
+        elif any(organization_to_record(existing)[name] != value for name, value in org.items()):
+            report.organizations_updated.append(org["id"])
+            if not dry_run:
+                for name, value in org.items():
+                    setattr(existing, name, value)
+    if not dry_run:
+        session.flush()
+    ids = [record["id"] for _row, record in dataset.services]
+    stored = {s.id: s for s in session.execute(service_query().where(m.Service.id.in_(ids))).scalars()} if ids else {}
+    term_ids = need_term_ids(session)
+    names = area_names(session)
+    for _row, record in dataset.services:
+        service = stored.get(record["id"])
+        if service is not None and service_to_record(service) == record:
+            report.unchanged.append(record["id"])
+            continue
+        (report.updated if service is not None else report.created).append(record["id"])
+        if dry_run:
+            continue
+        if service is None:
+            service = m.Service(id=record["id"])
+            session.add(service)
+        apply_record(session, service, record, term_ids, names)
+    if not dry_run:
+        session.flush()
+    return report
+
+
+def export_records(session: Session) -> tuple[list[dict], list[dict]]:
+    """Every organisation and service as canonical records, ordered by id."""
+    organizations = [
+        organization_to_record(o) for o in session.execute(select(m.Organization).order_by(m.Organization.id)).scalars()
+    ]
+    services = [service_to_record(s) for s in session.execute(service_query().order_by(m.Service.id)).scalars()]
+    return organizations, services

@@ -1,0 +1,67 @@
+"""The knowledge base as the assistant and the web side use it: find services, fetch details, log gaps."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.engine import Engine
+
+from knowledge import models as m
+from knowledge.catalogue import Catalogue, CatalogueCache
+from knowledge.db import make_engine, make_session_factory
+from knowledge.engine import EligibilityResult, age_band, evaluate
+from knowledge.store import service_query, service_to_record
+from knowledge.validation import review_due
+
+UNMET_STATUSES = ("no_match", "out_of_area", "over_age")
+
+
+class KnowledgeBase:
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        self.engine = engine or make_engine(url)
+        self.sessions = make_session_factory(self.engine)
+        self._cache = CatalogueCache(self.sessions)
+
+    def catalogue(self) -> Catalogue:
+        """The current snapshot (reloaded only when the data changed)."""
+        return self._cache.get()
+
+    def find(self, age, needs, place, *, record_unmet: bool = True) -> EligibilityResult:
+        result = evaluate(self.catalogue(), age, needs, place)
+        if record_unmet and result.status in UNMET_STATUSES:
+            self.record_unmet(result)
+        return result
+
+    def record_unmet(self, result: EligibilityResult) -> None:
+        """Log a search that found nothing eligible: needs, age band and area only."""
+        place = result.place
+        with self.sessions.begin() as session:
+            session.add(
+                m.UnmetSearch(
+                    needs=",".join(sorted(result.needs)),
+                    age_band=age_band(result.age),
+                    district_gss=place.district_gss if place else None,
+                    authority_gss=place.authority_gss if place else None,
+                    reason=result.status,
+                )
+            )
+
+    def details(self, service_ids: list[str], today: date | None = None) -> list[dict]:
+        """Full records for these services, in the order asked, with organisation name and review status."""
+        if not service_ids:
+            return []
+        today = today or date.today()
+        with self.sessions() as session:
+            rows = session.execute(service_query().where(m.Service.id.in_(service_ids))).scalars().all()
+            found = {}
+            for service in rows:
+                record = service_to_record(service)
+                record["organization_name"] = service.organization.name
+                record["review_due"] = review_due(
+                    record["last_reviewed"] or record["assured_date"], record["review_interval_days"], today
+                )
+                found[service.id] = record
+        return [found[i] for i in service_ids if i in found]
+
+    def dispose(self) -> None:
+        self.engine.dispose()

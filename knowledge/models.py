@@ -1,0 +1,292 @@
+"""The knowledge base schema: Open Referral UK (HSDS 3.0) tables plus what a Local Offer needs.
+
+ORUK core: organization, service, service_area, location, cost_option, contact,
+schedule, taxonomy_term and attribute (links a service to a taxonomy term: this
+is how services are tagged with needs). Local Offer additions live on the
+service (category, tier, access route, plain-language texts, review dates, the
+sample-data flag) and in their own tables: places and postcodes for
+resolving where a family lives, signposts for when nothing local fits, and
+unmet searches for the commissioners' gap report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+NEEDS_TAXONOMY = "local-offer-needs"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+    id = Column(String(120), primary_key=True)
+    name = Column(String(300), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    website = Column(String(500))
+    email = Column(String(300))
+    is_sample = Column(Boolean, nullable=False, default=False)
+
+    services = relationship("Service", back_populates="organization")
+
+
+class Service(Base):
+    __tablename__ = "service"
+    id = Column(String(120), primary_key=True)
+    organization_id = Column(String(120), ForeignKey("organization.id"), nullable=False, index=True)
+    name = Column(String(300), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    url = Column(String(500))
+    email = Column(String(300))
+    status = Column(String(30), nullable=False, default="active")
+    fees_description = Column(Text)
+    eligibility_description = Column(Text)
+    application_process = Column(Text)
+    minimum_age = Column(Numeric(5, 2))
+    maximum_age = Column(Numeric(5, 2))
+    assured_date = Column(Date)
+    # Local Offer additions
+    category = Column(String(40))
+    tier = Column(String(20))
+    access_route = Column(String(30))
+    referrers = Column(JSON, nullable=False, default=list)
+    diagnosis_required = Column(Boolean, nullable=False, default=False)
+    who_for = Column(Text)
+    how_to_access = Column(Text)
+    what_to_expect = Column(Text)
+    last_reviewed = Column(Date)
+    review_interval_days = Column(Integer, nullable=False, default=365)
+    is_sample = Column(Boolean, nullable=False, default=False)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    version = Column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    organization = relationship("Organization", back_populates="services")
+    service_areas = relationship("ServiceArea", cascade="all, delete-orphan", order_by="ServiceArea.id", back_populates="service")
+    attributes = relationship("Attribute", cascade="all, delete-orphan", order_by="Attribute.id", back_populates="service")
+    cost_options = relationship("CostOption", cascade="all, delete-orphan", order_by="CostOption.id")
+    contacts = relationship("Contact", cascade="all, delete-orphan", order_by="Contact.id")
+    schedules = relationship("Schedule", cascade="all, delete-orphan", order_by="Schedule.id")
+    locations = relationship("Location", cascade="all, delete-orphan", order_by="Location.id")
+
+
+class ServiceArea(Base):
+    __tablename__ = "service_area"
+    id = Column(Integer, primary_key=True)
+    service_id = Column(String(120), ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True)
+    gss_code = Column(String(9), nullable=False, index=True)
+    name = Column(String(200), nullable=False, default="")
+
+    service = relationship("Service", back_populates="service_areas")
+
+
+class TaxonomyTerm(Base):
+    __tablename__ = "taxonomy_term"
+    id = Column(String(120), primary_key=True)
+    code = Column(String(60), nullable=False)
+    taxonomy = Column(String(60), nullable=False, default=NEEDS_TAXONOMY)
+    name = Column(String(200), nullable=False)
+    plain_name = Column(String(200))
+    description = Column(Text)
+    broad_area = Column(String(60))
+
+    __table_args__ = (UniqueConstraint("taxonomy", "code", name="uq_taxonomy_term_code"),)
+    synonyms = relationship("NeedSynonym", cascade="all, delete-orphan", back_populates="term")
+
+
+class Attribute(Base):
+    """Links a service to a taxonomy term (ORUK `attribute`, link_type service)."""
+
+    __tablename__ = "attribute"
+    id = Column(Integer, primary_key=True)
+    service_id = Column(String(120), ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True)
+    taxonomy_term_id = Column(String(120), ForeignKey("taxonomy_term.id"), nullable=False, index=True)
+
+    service = relationship("Service", back_populates="attributes")
+    taxonomy_term = relationship("TaxonomyTerm")
+
+
+class NeedSynonym(Base):
+    """A word or phrase a family uses for a need: synonym, abbreviation, misspelling, description."""
+
+    __tablename__ = "need_synonym"
+    id = Column(Integer, primary_key=True)
+    taxonomy_term_id = Column(String(120), ForeignKey("taxonomy_term.id", ondelete="CASCADE"), nullable=False)
+    phrase = Column(String(200), nullable=False, unique=True)
+    kind = Column(String(20), nullable=False, default="synonym")
+
+    term = relationship("TaxonomyTerm", back_populates="synonyms")
+
+
+class CostOption(Base):
+    __tablename__ = "cost_option"
+    id = Column(Integer, primary_key=True)
+    service_id = Column(String(120), ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True)
+    option = Column(String(300))
+    amount = Column(Numeric(10, 2))
+    currency = Column(String(3), nullable=False, default="GBP")
+    amount_description = Column(Text)
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    id = Column(Integer, primary_key=True)
+    service_id = Column(String(120), ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = Column(String(200))
+    title = Column(String(200))
+    email = Column(String(300))
+    phone = Column(String(50))
+
+
+class Schedule(Base):
+    __tablename__ = "schedule"
+    id = Column(Integer, primary_key=True)
+    service_id = Column(String(120), ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True)
+    freq = Column(String(10))
+    interval = Column(Integer)
+    byday = Column(String(60))
+    opens_at = Column(String(5))
+    closes_at = Column(String(5))
+    description = Column(Text)
+
+
+class Location(Base):
+    __tablename__ = "location"
+    id = Column(Integer, primary_key=True)
+    service_id = Column(String(120), ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = Column(String(300))
+    address_1 = Column(String(300))
+    city = Column(String(120))
+    postcode = Column(String(10))
+
+
+class LocalAuthority(Base):
+    """An English local authority with SEND responsibility."""
+
+    __tablename__ = "local_authority"
+    gss_code = Column(String(9), primary_key=True)
+    name = Column(String(200), nullable=False)
+    kind = Column(String(30), nullable=False)
+    region = Column(String(60))
+    in_coverage = Column(Boolean, nullable=False, default=False)
+    website = Column(String(300))
+
+
+class District(Base):
+    """A district of the coverage area (a unitary authority is its own district)."""
+
+    __tablename__ = "district"
+    gss_code = Column(String(9), primary_key=True)
+    name = Column(String(200), nullable=False)
+    authority_gss = Column(String(9), ForeignKey("local_authority.gss_code"), nullable=False)
+    neighbours = Column(JSON, nullable=False, default=list)
+    """GSS codes of the districts (in any authority) that border this one."""
+
+
+class Place(Base):
+    __tablename__ = "place"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    kind = Column(String(20), nullable=False, default="town")
+    district_gss = Column(String(9), ForeignKey("district.gss_code"))
+    authority_gss = Column(String(9), ForeignKey("local_authority.gss_code"), nullable=False)
+    aliases = Column(JSON, nullable=False, default=list)
+
+    __table_args__ = (UniqueConstraint("name", "authority_gss", name="uq_place_name_authority"),)
+
+
+class PostcodeDistrict(Base):
+    """A postcode district (outward code) and the district it mostly lies in."""
+
+    __tablename__ = "postcode_district"
+    outward_code = Column(String(4), primary_key=True)
+    district_gss = Column(String(9), ForeignKey("district.gss_code"))
+    authority_gss = Column(String(9), ForeignKey("local_authority.gss_code"), nullable=False)
+    note = Column(Text)
+
+
+class Signpost(Base):
+    """A source of help used when nothing local fits (SENDIAS, forum, charity, NHS, helpline)."""
+
+    __tablename__ = "signpost"
+    id = Column(String(120), primary_key=True)
+    name = Column(String(300), nullable=False)
+    kind = Column(String(30), nullable=False)
+    scope = Column(String(20), nullable=False)
+    authority_gss = Column(String(9), ForeignKey("local_authority.gss_code"))
+    needs = Column(JSON, nullable=False, default=list)
+    minimum_age = Column(Numeric(5, 2))
+    maximum_age = Column(Numeric(5, 2))
+    description = Column(Text, nullable=False, default="")
+    how_to_access = Column(Text)
+    website = Column(String(500))
+    phone = Column(String(60))
+    email = Column(String(300))
+    opening_hours = Column(Text)
+    is_sample = Column(Boolean, nullable=False, default=False)
+    version = Column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class UnmetSearch(Base):
+    """A search that found nothing eligible: need, age band, area. No personal data."""
+
+    __tablename__ = "unmet_search"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    needs = Column(String(300), nullable=False)
+    age_band = Column(String(20), nullable=False)
+    district_gss = Column(String(9))
+    authority_gss = Column(String(9))
+    reason = Column(String(30), nullable=False)
+
+    __table_args__ = (Index("ix_unmet_search_area", "authority_gss", "district_gss"),)
+
+
+class DataVersion(Base):
+    """One row whose counter goes up with every change to the catalogue, so caches know to reload."""
+
+    __tablename__ = "data_version"
+    id = Column(Integer, primary_key=True)
+    version = Column(Integer, nullable=False, default=0)
+
+
+CATALOGUE_MODELS = (
+    Organization,
+    Service,
+    ServiceArea,
+    TaxonomyTerm,
+    Attribute,
+    NeedSynonym,
+    CostOption,
+    Contact,
+    Schedule,
+    Location,
+    LocalAuthority,
+    District,
+    Place,
+    PostcodeDistrict,
+    Signpost,
+)
