@@ -8,8 +8,10 @@ administrator's edit reaches the very next answer without a restart.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from knowledge import models as m
 from knowledge.needs import NeedTerm, NeedVocabulary
 from knowledge.places import Authority, District, Gazetteer, PlaceName
-from knowledge.vocabulary import ANY_NEED, OFFERED_STATUS
+from knowledge.vocabulary import ANY_NEED, OFFERED_STATUS, TIER_ORDER
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,23 @@ class ServiceEntry:
     needs: frozenset[str]
     areas: tuple[str, ...]
     is_sample: bool
+    tier_rank: int = field(init=False, compare=False)
+    age_from: float = field(init=False, compare=False)
+    age_until: float = field(init=False, compare=False)
+    """Ages in [age_from, age_until) fit (see knowledge.engine for the rule); precomputed for speed."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "tier_rank", TIER_ORDER.get(self.tier or "", len(TIER_ORDER)))
+        set_(self, "age_from", self.minimum_age if self.minimum_age is not None else float("-inf"))
+        high = self.maximum_age
+        if high is None:
+            until = float("inf")
+        elif float(high).is_integer():
+            until = high + 1
+        else:
+            until = math.nextafter(high, math.inf)
+        set_(self, "age_until", until)
 
 
 @dataclass(frozen=True)
@@ -68,11 +87,15 @@ class Catalogue:
     gazetteer: Gazetteer
     vocabulary: NeedVocabulary
     by_area_need: dict[tuple[str, str], tuple[ServiceEntry, ...]] = field(default_factory=dict)
+    """(area GSS code, need tag) -> active services, each tuple in tier-then-name order."""
+    position: dict[str, int] = field(default_factory=dict)
+    """Each service's place in the fixed order tier, name, id (precomputed so queries sort on integers)."""
 
     @classmethod
     def build(cls, version, services, signposts, gazetteer, vocabulary) -> Catalogue:
+        ordered = sorted(services, key=lambda s: (s.tier_rank, s.name.casefold(), s.id))
         index: dict[tuple[str, str], list[ServiceEntry]] = defaultdict(list)
-        for service in services:
+        for service in ordered:  # so every index entry is in tier-then-name order too
             if service.status != OFFERED_STATUS:
                 continue
             for code in service.areas:
@@ -85,15 +108,20 @@ class Catalogue:
             gazetteer=gazetteer,
             vocabulary=vocabulary,
             by_area_need={key: tuple(entries) for key, entries in index.items()},
+            position={s.id: i for i, s in enumerate(ordered)},
         )
 
-    def offered(self, area_code: str, needs) -> list[ServiceEntry]:
-        """Services on offer in one area tagged with any of these needs or with `any_need`."""
-        found: dict[str, ServiceEntry] = {}
+    def offered(self, area_code: str, needs) -> Iterator[ServiceEntry]:
+        """Services on offer in one area tagged with any of these needs or with `any_need`.
+
+        A service tagged with two of the needs comes twice: callers skip ids they have seen.
+        """
         for tag in (*needs, ANY_NEED):
-            for service in self.by_area_need.get((area_code, tag), ()):
-                found.setdefault(service.id, service)
-        return list(found.values())
+            yield from self.by_area_need.get((area_code, tag), ())
+
+    def offered_lists(self, area_code: str, needs) -> list[tuple[ServiceEntry, ...]]:
+        """The same services as `offered`, as one list per tag, each in tier-then-name order."""
+        return [self.by_area_need.get((area_code, tag), ()) for tag in (*needs, ANY_NEED)]
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -222,20 +250,29 @@ def load_catalogue(session: Session) -> Catalogue:
 
 
 class CatalogueCache:
-    """Keeps one snapshot per process and reloads it when `data_version` moves."""
+    """Keeps one snapshot per process and reloads it when `data_version` moves.
+
+    The version check is one primary-key read on a plain connection (no ORM session),
+    so it costs a fraction of a millisecond per query.
+    """
 
     def __init__(self, session_factory) -> None:
         self._session_factory = session_factory
+        self._engine = session_factory.kw["bind"]
         self._catalogue: Catalogue | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Catalogue:
-        with self._session_factory() as session:
-            version = current_version(session)
-            cached = self._catalogue
-            if cached is not None and cached.version == version:
-                return cached
-            with self._lock:
-                if self._catalogue is None or self._catalogue.version != version:
+        with self._engine.connect() as conn:
+            version = conn.execute(_VERSION_QUERY).scalar_one_or_none() or 0
+        cached = self._catalogue
+        if cached is not None and cached.version == version:
+            return cached
+        with self._lock:
+            if self._catalogue is None or self._catalogue.version != version:
+                with self._session_factory() as session:
                     self._catalogue = load_catalogue(session)
-                return self._catalogue
+            return self._catalogue
+
+
+_VERSION_QUERY = select(m.DataVersion.version).where(m.DataVersion.id == 1)

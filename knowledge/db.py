@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL_ENV = "LOCAL_OFFER_DATABASE_URL"
@@ -38,6 +39,9 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         path = url[len("sqlite:///") :]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Keep connections open (SQLAlchemy 1.4 would reopen the file for every query).
+            kwargs.setdefault("poolclass", QueuePool)
+            kwargs.setdefault("connect_args", {"check_same_thread": False})
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -14,17 +14,16 @@ district first, then authority-wide, then national; then by name.
 
 from __future__ import annotations
 
+import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knowledge.catalogue import Catalogue, ServiceEntry, SignpostEntry
 from knowledge.places import PlaceError, ResolvedPlace
 from knowledge.vocabulary import (
-    ANY_NEED,
     ENGLAND_GSS,
     LOCAL_OFFER_MAX_AGE,
     NEED_CODES,
-    TIER_ORDER,
 )
 
 MAX_NEAR_MISSES = 10
@@ -41,11 +40,50 @@ class InputError:
     message: str
 
 
+class _Describer:
+    """Builds the plain-language reasons, once per query, only for what is returned."""
+
+    def __init__(self, catalogue: Catalogue, needs: tuple[str, ...], place: ResolvedPlace) -> None:
+        self.catalogue = catalogue
+        self.needs = needs
+        self.place = place
+        self.labels = {n: catalogue.vocabulary.label(n) for n in needs}
+        self.area_text = {
+            0: f"available in {place.district_name}",
+            1: f"available across {place.authority_name}",
+            2: "available anywhere in England",
+        }
+
+    def need(self, service: ServiceEntry) -> str:
+        shared = [self.labels[n] for n in self.needs if n in service.needs]
+        if shared:
+            return "for " + " and ".join(shared)
+        return "open to children and young people with any special educational need or disability"
+
+    def ages(self, service: ServiceEntry) -> str:
+        return "for " + age_range_text(service.minimum_age, service.maximum_age)
+
+    def areas(self, service: ServiceEntry) -> str:
+        gaz = self.catalogue.gazetteer
+        names = []
+        for code in service.areas:
+            district = gaz.districts.get(code)
+            authority = gaz.authorities.get(code)
+            names.append(district.name if district else authority.name if authority else code)
+        return " and ".join(names)
+
+
 @dataclass(frozen=True)
 class Match:
     service: ServiceEntry
-    reasons: tuple[str, ...]
     area_rank: int  # 0 own district, 1 authority-wide, 2 national
+    _describe: _Describer = field(repr=False, compare=False)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why it fits, in plain words (built on demand: most matches are never shown)."""
+        d = self._describe
+        return (d.ages(self.service), d.need(self.service), d.area_text[self.area_rank])
 
 
 @dataclass(frozen=True)
@@ -100,6 +138,7 @@ def age_range_text(minimum: float | None, maximum: float | None) -> str:
 
 
 def age_fits(age: float, minimum: float | None, maximum: float | None) -> bool:
+    """The age rule (see the module docstring); ServiceEntry precomputes the same as age_from/age_until."""
     if minimum is not None and age < minimum:
         return False
     if maximum is None:
@@ -158,47 +197,24 @@ def _check_place(catalogue: Catalogue, place) -> tuple[ResolvedPlace | None, Inp
     return resolved, None
 
 
-def _need_reason(service: ServiceEntry, needs: tuple[str, ...], catalogue: Catalogue) -> str | None:
-    shared = [n for n in needs if n in service.needs]
-    if shared:
-        return "for " + " and ".join(catalogue.vocabulary.label(n) for n in shared)
-    if ANY_NEED in service.needs:
-        return "open to children and young people with any special educational need or disability"
-    return None
-
-
-def _area_rank(service: ServiceEntry, place: ResolvedPlace) -> int | None:
+def _area_ranks(place: ResolvedPlace) -> list[tuple[str, int]]:
+    """The area codes that reach this family with their rank: 0 own district, 1 authority, 2 England."""
     ranks = []
-    for code in service.areas:
-        if place.district_gss and code == place.district_gss:
-            ranks.append(0)
-        elif code == place.authority_gss:
-            ranks.append(1)
-        elif code == ENGLAND_GSS:
-            ranks.append(2)
-    return min(ranks) if ranks else None
+    if place.district_gss and place.district_gss != place.authority_gss:
+        ranks.append((place.district_gss, 0))
+    if place.authority_gss:
+        ranks.append((place.authority_gss, 0 if place.district_gss == place.authority_gss else 1))
+    ranks.append((ENGLAND_GSS, 2))
+    return ranks
 
 
-def _area_reason(rank: int, place: ResolvedPlace) -> str:
-    if rank == 0:
-        return f"available in {place.district_name}"
-    if rank == 1:
-        return f"available across {place.authority_name}"
-    return "available anywhere in England"
+def _area_rank(service: ServiceEntry, place: ResolvedPlace) -> int:
+    return min((rank for code, rank in _area_ranks(place) if code in service.areas), default=3)
 
 
-def _sort_key(service: ServiceEntry, area_rank: int) -> tuple:
-    return (TIER_ORDER.get(service.tier or "", len(TIER_ORDER)), area_rank, service.name.casefold(), service.id)
-
-
-def _area_names(service: ServiceEntry, catalogue: Catalogue) -> str:
-    gaz = catalogue.gazetteer
-    names = []
-    for code in service.areas:
-        district = gaz.districts.get(code)
-        authority = gaz.authorities.get(code)
-        names.append(district.name if district else authority.name if authority else code)
-    return " and ".join(names)
+def _sort_key(catalogue: Catalogue, service: ServiceEntry, area_rank: int) -> tuple[int, int, int]:
+    """Tier, then nearness of area, then name (the catalogue's precomputed position)."""
+    return (service.tier_rank, area_rank, catalogue.position[service.id])
 
 
 def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
@@ -211,68 +227,66 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
         return EligibilityResult("invalid", age_value, need_codes, resolved, errors=errors)
 
     if age_value >= LOCAL_OFFER_MAX_AGE + 1:
-        return EligibilityResult(
-            "over_age",
-            age_value,
-            need_codes,
-            resolved,
-            signposts=_signposts(catalogue, age_value, need_codes, resolved, adult=True),
-        )
+        signposts = _signposts(catalogue, age_value, need_codes, resolved, adult=True)
+        return EligibilityResult("over_age", age_value, need_codes, resolved, signposts=signposts)
     if not resolved.in_coverage:
-        return EligibilityResult(
-            "out_of_area", age_value, need_codes, resolved, signposts=_signposts(catalogue, age_value, need_codes, resolved)
-        )
+        signposts = _signposts(catalogue, age_value, need_codes, resolved)
+        return EligibilityResult("out_of_area", age_value, need_codes, resolved, signposts=signposts)
 
-    eligible: list[tuple[tuple, Match]] = []
-    near: list[tuple[tuple, NearMiss]] = []
+    eligible: list[tuple[tuple, ServiceEntry, int]] = []
+    near: list[tuple[tuple, str, ServiceEntry]] = []  # (sort key, kind, service)
     only_unsure = set(need_codes) == {"unsure"}
     seen: set[str] = set()
-    for code in (*resolved.area_codes, ENGLAND_GSS):
+    position = catalogue.position
+    # Nearest areas first, so the first time a service is met is at its nearest area rank.
+    for code, rank in _area_ranks(resolved):
         for service in catalogue.offered(code, need_codes):
             if service.id in seen:
                 continue
             seen.add(service.id)
-            need_reason = _need_reason(service, need_codes, catalogue)
-            rank = _area_rank(service, resolved)
-            met = [need_reason, _area_reason(rank, resolved)]
-            range_text = age_range_text(service.minimum_age, service.maximum_age)
-            if not age_fits(age_value, service.minimum_age, service.maximum_age):
-                gap = _age_gap(age_value, service)
-                why = f"for {range_text}; your child is {format_age(age_value)}"
-                near.append(((0, gap, *_sort_key(service, rank)), NearMiss(service, "age", why, tuple(met))))
-                continue
-            met.insert(0, f"for {range_text}")
-            if service.diagnosis_required and only_unsure:
-                why = "needs a diagnosis first; you said you are not sure yet"
-                near.append(((1, 0, *_sort_key(service, rank)), NearMiss(service, "diagnosis", why, tuple(met))))
-                continue
-            eligible.append((_sort_key(service, rank), Match(service, tuple(met), rank)))
-
+            if service.age_from <= age_value < service.age_until and not (service.diagnosis_required and only_unsure):
+                eligible.append(((service.tier_rank, rank, position[service.id]), service, rank))
+            elif not service.age_from <= age_value < service.age_until:
+                near.append(((0, _age_gap(age_value, service), *_sort_key(catalogue, service, rank)), "age", service))
+            else:
+                near.append(((1, 0, *_sort_key(catalogue, service, rank)), "diagnosis", service))
     if resolved.district_gss:  # the next district's services explain "why not X?"
         near.extend(_neighbouring_district_misses(catalogue, age_value, need_codes, resolved, seen))
 
     eligible.sort(key=lambda item: item[0])
-    near.sort(key=lambda item: item[0])
-    status = "ok" if eligible else "no_match"
+    near = heapq.nsmallest(MAX_NEAR_MISSES * 3, near, key=lambda item: item[0])
+    describe = _Describer(catalogue, need_codes, resolved)
+    matches = tuple(Match(service, rank, describe) for _key, service, rank in eligible)
     return EligibilityResult(
-        status,
+        "ok" if matches else "no_match",
         age_value,
         need_codes,
         resolved,
-        eligible=tuple(match for _key, match in eligible),
-        near_misses=_nearest(near),
+        eligible=matches,
+        near_misses=_nearest(near, describe, age_value),
         signposts=_signposts(catalogue, age_value, need_codes, resolved),
     )
 
 
-def _nearest(near: list[tuple[tuple, NearMiss]]) -> tuple[NearMiss, ...]:
+def _nearest(near: list[tuple[tuple, str, ServiceEntry]], describe: _Describer, age: float) -> tuple[NearMiss, ...]:
     """The closest misses, at most five of each kind (age, diagnosis, area) and ten in all."""
     kept: list[NearMiss] = []
     per_kind: dict[str, int] = {}
-    for _key, miss in near:
-        if per_kind.get(miss.kind, 0) < MAX_NEAR_MISSES_OF_A_KIND and len(kept) < MAX_NEAR_MISSES:
-            per_kind[miss.kind] = per_kind.get(miss.kind, 0) + 1
-            kept.append(miss)
+    for _key, kind, service in near:
+        if per_kind.get(kind, 0) >= MAX_NEAR_MISSES_OF_A_KIND or len(kept) >= MAX_NEAR_MISSES:
+            continue
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        place = describe.place
+        if kind == "age":
+            why = f"{describe.ages(service)}; your child is {format_age(age)}"
+            met = (describe.need(service), describe.area_text[_area_rank(service, place)])
+        elif kind == "diagnosis":
+            why = "needs a diagnosis first; you said you are not sure yet"
+            met = (describe.ages(service), describe.need(service), describe.area_text[_area_rank(service, place)])
+        else:
+            why = f"only for families living in {describe.areas(service)}; you are in {place.district_name}"
+            met = (describe.ages(service), describe.need(service))
+        kept.append(NearMiss(service, kind, why, met))
     return tuple(kept)
 
 
@@ -282,23 +296,28 @@ def _age_gap(age: float, service: ServiceEntry) -> float:
     return age - (service.maximum_age or 0)
 
 
-def _neighbouring_district_misses(catalogue, age, needs, place, seen) -> list[tuple[tuple, NearMiss]]:
-    """Services that fit on age and need but are only for a neighbouring district."""
+def _neighbouring_district_misses(catalogue, age, needs, place, seen) -> list[tuple[tuple, str, ServiceEntry]]:
+    """The first few services, in tier-then-name order, that fit on age and need but are for a
+    neighbouring district. Each index list is already in that order, so each scan stops early."""
     misses = []
     home = catalogue.gazetteer.districts.get(place.district_gss)
+    only_unsure = set(needs) == {"unsure"}
+    taken: set[str] = set()
     for neighbour in home.neighbours if home else ():
-        for service in catalogue.offered(neighbour, needs):
-            if service.id in seen:
-                continue
-            seen.add(service.id)
-            need_reason = _need_reason(service, needs, catalogue)
-            if not age_fits(age, service.minimum_age, service.maximum_age):
-                continue
-            if service.diagnosis_required and set(needs) == {"unsure"}:
-                continue
-            why = f"only for families living in {_area_names(service, catalogue)}; you are in {place.district_name}"
-            met = (f"for {age_range_text(service.minimum_age, service.maximum_age)}", need_reason)
-            misses.append(((2, 0, *_sort_key(service, 3)), NearMiss(service, "area", why, met)))
+        for services in catalogue.offered_lists(neighbour, needs):
+            found = 0
+            for service in services:
+                if found >= MAX_NEAR_MISSES_OF_A_KIND:
+                    break
+                if service.id in seen or service.id in taken:
+                    continue
+                if not age_fits(age, service.minimum_age, service.maximum_age):
+                    continue
+                if service.diagnosis_required and only_unsure:
+                    continue
+                taken.add(service.id)
+                found += 1
+                misses.append(((2, 0, *_sort_key(catalogue, service, 3)), "area", service))
     return misses
 
 
