@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from knowledge import models as m
-from knowledge.db import database_url, make_engine, make_session_factory
+from knowledge.db import PROJECT_ROOT, database_url, make_engine, make_session_factory
 from knowledge.formats import FileFormatError, guess_format, read_file, to_oruk_service, write_csv, write_json
 from knowledge.importer import ImportRejected, check_dataset, export_records, import_dataset
 from knowledge.kb import KnowledgeBase
@@ -132,6 +132,14 @@ def cmd_find(args) -> int:
     return 0
 
 
+def cmd_generate_nlu(args) -> int:
+    from knowledge.nlu_lookups import write_lookups
+
+    count = write_lookups(KnowledgeBase(args.database).catalogue(), Path(args.out))
+    print(f"Wrote {count} lookup entries to {args.out}")
+    return 0
+
+
 def _safe_url(url: str | None) -> str:
     from sqlalchemy.engine import make_url
 
@@ -166,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--place", required=True, help="postcode, town, village or district")
     find.add_argument("--limit", type=int, default=10)
     find.set_defaults(func=cmd_find)
+    generate = sub.add_parser("generate-nlu", help="write the NLU lookup tables from the knowledge base")
+    generate.add_argument("--out", default=str(PROJECT_ROOT / "data" / "nlu" / "generated" / "lookups.yml"))
+    generate.set_defaults(func=cmd_generate_nlu)
     return parser
 
 

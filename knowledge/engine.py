@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from knowledge.catalogue import Catalogue, ServiceEntry, SignpostEntry
 from knowledge.places import PlaceError, ResolvedPlace
 from knowledge.vocabulary import (
+    ANY_NEED,
     ENGLAND_GSS,
     LOCAL_OFFER_MAX_AGE,
     NEED_CODES,
+    OFFERED_STATUS,
 )
 
 MAX_NEAR_MISSES = 10
@@ -349,3 +351,51 @@ def _signposts(catalogue, age, needs, place, adult: bool = False) -> tuple[Signp
         ranked.append(((*key, sp.name.casefold(), sp.id), SignpostMatch(sp, reason)))
     ranked.sort(key=lambda item: item[0])
     return tuple(match for _key, match in ranked[:MAX_SIGNPOSTS])
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one service does or does not fit this family: each criterion, met or not, in plain words."""
+
+    service: ServiceEntry
+    eligible: bool
+    met: tuple[str, ...]
+    not_met: tuple[str, ...]
+
+
+def explain_service(catalogue: Catalogue, service_id: str, age, needs, place) -> Explanation | None:
+    """Check one named service against the family ("why not X?"); None if there is no such service."""
+    service = next((s for s in catalogue.services if s.id == service_id), None)
+    if service is None:
+        return None
+    age_value, _ = _check_age(age)
+    need_codes, _ = _check_needs(catalogue, needs)
+    resolved, _ = _check_place(catalogue, place)
+    met: list[str] = []
+    not_met: list[str] = []
+    if service.status != OFFERED_STATUS:
+        not_met.append(f"it is {service.status} at the moment")
+    if age_value is not None:
+        ages = age_range_text(service.minimum_age, service.maximum_age)
+        if age_fits(age_value, service.minimum_age, service.maximum_age):
+            met.append(f"it is for {ages}, and your child is {format_age(age_value)}")
+        else:
+            not_met.append(f"it is for {ages}; your child is {format_age(age_value)}")
+    if need_codes:
+        labels = " and ".join(catalogue.vocabulary.label(n) for n in need_codes)
+        if ANY_NEED in service.needs or set(need_codes) & service.needs:
+            met.append("it is for children with " + labels if set(need_codes) & service.needs else "it is open to any SEND need")
+        else:
+            wanted = " or ".join(catalogue.vocabulary.label(n) for n in sorted(service.needs)) or "needs it does not list"
+            not_met.append(f"it is for children with {wanted}, not {labels}")
+        if service.diagnosis_required and set(need_codes) == {"unsure"}:
+            not_met.append("it needs a diagnosis first")
+    if resolved is not None:
+        if _area_rank(service, resolved) < 3 and resolved.in_coverage:
+            met.append("it is available where you live")
+        else:
+            where = resolved.district_name or resolved.authority_name or resolved.matched
+            not_met.append(
+                f"it is only for families living in {_Describer(catalogue, (), resolved).areas(service)}; you are in {where}"
+            )
+    return Explanation(service, not not_met, tuple(met), tuple(not_met))

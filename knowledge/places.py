@@ -22,7 +22,7 @@ FUZZY_CUTOFF = 0.84
 COMMON_WORD_PLACES = frozenset({"reading", "hook", "cove", "west end", "harrow", "sutton", "bury", "fleet", "liss", "hart"})
 """Place names that are also everyday words: in free text they count only after "in", "near", "from",
 "at", "to" or when written with a capital ("struggles with reading" is not Reading)."""
-_LOCATION_WORDS = {"in", "near", "from", "at", "to", "nr", "around", "outside"}
+LOCATION_WORDS = {"in", "near", "from", "at", "to", "nr", "around", "outside"}
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class Gazetteer:
                 continue
             if phrase in COMMON_WORD_PLACES:
                 capitalised = len(originals) == len(words) and originals[start][:1].isupper()
-                if not capitalised and not (start > 0 and words[start - 1] in _LOCATION_WORDS):
+                if not capitalised and not (start > 0 and words[start - 1] in LOCATION_WORDS):
                     continue
             return self._resolved(text, self._place(phrase))
         return None

@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin glue between the conversation and the knowledge base."""

@@ -1,0 +1,327 @@
+"""What the assistant says about services and signposts: plain words, a few at a time.
+
+Pure functions from knowledge-base results to messages ({"text", "buttons", "custom"}),
+so they can be tested without Rasa. The `custom` payload carries the same content as
+structured cards for the web widget.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from knowledge.catalogue import SignpostEntry
+from knowledge.engine import EligibilityResult, format_age
+from knowledge.vocabulary import ACCESS_ROUTES
+
+PAGE_SIZE = 3
+COVERAGE = "Hampshire, Southampton and Portsmouth"
+SAMPLE_MARK = "(sample data)"
+FIND_COUNCIL_URL = "https://www.gov.uk/find-local-council"
+
+BUTTON_MORE = {"title": "Show more", "payload": "/show_more"}
+BUTTON_WHY = {"title": "Why these?", "payload": "/why_this"}
+BUTTON_PERSON = {"title": "Talk to a person", "payload": "/talk_to_person"}
+BUTTON_RESTART = {"title": "Start again", "payload": "/start_again"}
+
+
+def needs_text(needs, vocabulary) -> str:
+    labels = [vocabulary.label(n) for n in needs if n != "unsure"]
+    if not labels:
+        return "needs you're not sure about yet"
+    return " and ".join(labels) if len(labels) < 3 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def who_text(age: float) -> str:
+    if age < 2 and not float(age).is_integer():
+        return f"a {format_age(age)} old"
+    return f"a {format_age(age)}-year-old" if age < 18 else f"a young person aged {format_age(age)}"
+
+
+def cost_text(record: dict) -> str:
+    options = record.get("cost_options") or []
+    if not options:
+        return "Ask the service"
+    parts = []
+    for option in options:
+        if option.get("amount_description"):
+            parts.append(option["amount_description"])
+        elif option.get("amount") in (0, 0.0):
+            parts.append("Free")
+        elif option.get("amount") is not None:
+            parts.append(f"\u00a3{option['amount']:g}" + (f" ({option['option']})" if option.get("option") else ""))
+        elif option.get("option"):
+            parts.append(option["option"])
+    return "; ".join(dict.fromkeys(parts)) or "Ask the service"
+
+
+def access_text(record: dict) -> str:
+    how = record.get("how_to_access") or record.get("application_process") or ""
+    route = record.get("access_route")
+    extra = ""
+    if route == "professional_referral" and record.get("referrers"):
+        extra = " Who can refer: " + ", ".join(record["referrers"]) + "."
+    elif route == "ehc_plan":
+        extra = " You need an EHC plan (a legal plan for your child's education, health and care) for this."
+    label = ACCESS_ROUTES.get(route, "")
+    return " ".join(p for p in (f"{label}." if label else "", how, extra.strip()) if p)
+
+
+def contact_text(record: dict) -> str:
+    bits = []
+    for contact in record.get("contacts") or []:
+        if contact.get("phone"):
+            bits.append(f"phone {contact['phone']}")
+        if contact.get("email"):
+            bits.append(contact["email"])
+        if bits:
+            break
+    if record.get("email") and record["email"] not in bits:
+        bits.append(record["email"])
+    if record.get("url"):
+        bits.append(record["url"])
+    return ", ".join(bits) or "see the organisation's details"
+
+
+def reviewed_text(record: dict) -> str:
+    reviewed = record.get("last_reviewed") or record.get("assured_date")
+    if not reviewed:
+        return "Not yet checked: please confirm the details with the service."
+    when = date.fromisoformat(reviewed).strftime("%-d %B %Y")
+    if record.get("review_due"):
+        return f"Last checked {when}. This is due for a check, so please confirm the details with the service."
+    return f"Last checked {when}."
+
+
+def service_card(record: dict, reasons: tuple[str, ...] = ()) -> dict:
+    """One service as a structured card (also used to build the text)."""
+    return {
+        "id": record["id"],
+        "name": record["name"],
+        "organisation": record.get("organization_name"),
+        "who_for": record.get("who_for") or record.get("eligibility_description") or "",
+        "how_to_access": access_text(record),
+        "what_to_expect": record.get("what_to_expect") or record.get("description") or "",
+        "cost": cost_text(record),
+        "contact": contact_text(record),
+        "last_reviewed": record.get("last_reviewed") or record.get("assured_date"),
+        "review_due": bool(record.get("review_due")),
+        "reviewed_text": reviewed_text(record),
+        "is_sample": bool(record.get("is_sample")),
+        "tier": record.get("tier"),
+        "why": list(reasons),
+    }
+
+
+def card_text(card: dict) -> str:
+    title = card["name"] + (f" {SAMPLE_MARK}" if card["is_sample"] else "")
+    lines = [
+        f"**{title}**",
+        f"Who it's for: {card['who_for']}",
+        f"How to get it: {card['how_to_access']}",
+        f"What to expect: {card['what_to_expect']}",
+        f"Cost: {card['cost']}",
+        f"Contact: {card['contact']}",
+        card["reviewed_text"],
+    ]
+    return "\n".join(line for line in lines if line.strip())
+
+
+def results_messages(result: EligibilityResult, records: list[dict], start: int, vocabulary) -> list[dict]:
+    """A page of eligible services (records are the details of that page, in order)."""
+    total = len(result.eligible)
+    page = result.eligible[start : start + len(records)]
+    cards = [service_card(record, match.reasons) for record, match in zip(records, page, strict=True)]
+    messages = []
+    if start == 0:
+        where = result.place.district_name or result.place.authority_name
+        intro = (
+            f"I found {total} service{'s' if total != 1 else ''} for {who_text(result.age)} with "
+            f"{needs_text(result.needs, vocabulary)} in {where}. Services anyone can use come first, "
+            "then ones for some extra needs, then specialist help."
+        )
+        messages.append({"text": intro})
+    for card in cards:
+        messages.append({"text": card_text(card)})
+    end = start + len(cards)
+    buttons = [BUTTON_WHY, BUTTON_PERSON, BUTTON_RESTART]
+    if end < total:
+        tail = f"That's {end} of {total}. Would you like to see more?"
+        buttons = [BUTTON_MORE, *buttons]
+    else:
+        tail = "That's all of them. You can ask why any service is or isn't on the list."
+    if any(card["is_sample"] for card in cards):
+        tail += " Services marked 'sample data' are examples for this demonstration, not real services."
+    messages.append(
+        {"text": tail, "buttons": buttons, "custom": {"type": "service_cards", "cards": cards, "shown": end, "total": total}}
+    )
+    return messages
+
+
+def signpost_text(sp: SignpostEntry) -> str:
+    title = sp.name + (f" {SAMPLE_MARK}" if sp.is_sample and SAMPLE_MARK not in sp.name and "(sample)" not in sp.name else "")
+    bits = [f"**{title}**: {sp.description}"]
+    contact = ", ".join(x for x in (f"phone {sp.phone}" if sp.phone else "", sp.email or "", sp.website or "") if x)
+    if contact:
+        bits.append(f"Contact: {contact}.")
+    if sp.opening_hours:
+        bits.append(f"Open: {sp.opening_hours}.")
+    return " ".join(bits)
+
+
+def signpost_card(sp: SignpostEntry, reason: str = "") -> dict:
+    return {
+        "id": sp.id,
+        "name": sp.name,
+        "kind": sp.kind,
+        "description": sp.description,
+        "how_to_access": sp.how_to_access,
+        "phone": sp.phone,
+        "email": sp.email,
+        "website": sp.website,
+        "opening_hours": sp.opening_hours,
+        "is_sample": sp.is_sample,
+        "why": reason,
+    }
+
+
+def signpost_messages(result: EligibilityResult, heading: str, limit: int = 5) -> list[dict]:
+    chosen = result.signposts[:limit]
+    if not chosen:
+        return []
+    text = heading + "\n" + "\n".join("- " + signpost_text(m.signpost) for m in chosen)
+    return [{"text": text, "custom": {"type": "signposts", "signposts": [signpost_card(m.signpost, m.reason) for m in chosen]}}]
+
+
+def no_match_messages(result: EligibilityResult, vocabulary) -> list[dict]:
+    where = result.place.district_name or result.place.authority_name
+    text = (
+        f"I'm sorry: I couldn't find a local service in our directory that fits {who_text(result.age)} with "
+        f"{needs_text(result.needs, vocabulary)} in {where}. That doesn't mean there's no help."
+    )
+    messages = [{"text": text}]
+    if result.near_misses:
+        lines = [f"- {m.service.name}: {m.why_not}." for m in result.near_misses[:4]]
+        messages.append({"text": "These came close, but don't fit yet:\n" + "\n".join(lines)})
+    messages += signpost_messages(result, "These people can help you find the right support:")
+    messages.append({"text": "You can also talk to a person, or start again.", "buttons": [BUTTON_PERSON, BUTTON_RESTART]})
+    return messages
+
+
+def out_of_area_messages(result: EligibilityResult) -> list[dict]:
+    place = result.place
+    if place.authority_name:
+        text = (
+            f"{place.matched} is in {place.authority_name}, which is outside the area this service covers ({COVERAGE}). "
+            f"{place.authority_name} has its own Local Offer of SEND services: "
+        )
+        text += (
+            f"start at {place.authority_website} and search for 'Local Offer'."
+            if place.authority_website
+            else f"search online for '{place.authority_name} Local Offer'."
+        )
+    else:
+        text = (
+            f"{place.matched} is outside the area this service covers ({COVERAGE}). "
+            f"Every council in England has a Local Offer of SEND services: find your council at {FIND_COUNCIL_URL}."
+        )
+    messages = [{"text": text}]
+    messages += signpost_messages(result, "These national organisations can help wherever you live:")
+    messages.append({"text": "If I got your area wrong, just tell me where you live.", "buttons": [BUTTON_RESTART]})
+    return messages
+
+
+def over_age_messages(result: EligibilityResult) -> list[dict]:
+    text = (
+        f"The Local Offer covers children and young people from birth up to age 25, so at {format_age(result.age)} "
+        "these services won't be open to you. Adult social care and adult health services can help instead."
+    )
+    messages = [{"text": text}]
+    messages += signpost_messages(result, "Places to start:")
+    messages.append({"text": "You can also talk to a person.", "buttons": [BUTTON_PERSON, BUTTON_RESTART]})
+    return messages
+
+
+QUESTIONS = {
+    "age_years": "How old is your child? (Or you, if you're a young person.) A number like 7, '18 months', or a school "
+    "year like 'Year 6' is fine.",
+    "needs": "What would you like help with? Tell me in your own words, for example 'autism', 'not talking yet', "
+    "'won't go to school', 'dyslexia', or 'not sure yet'. You can mention more than one thing.",
+    "local_authority": "Where do you live? Your town or village, or the first part of your postcode (like PO9 or SO16), "
+    "is enough.",
+    "district": "Which town or village in Hampshire? Services are organised by area, so this helps me find the nearest ones.",
+}
+REPHRASED = {
+    "age_years": "Sorry, I didn't catch the age. You can write a number like 7, '18 months', '3 and a half', or a school "
+    "year like 'Year 6' or 'Reception'.",
+    "needs": "Sorry, I didn't quite understand. Could you describe it another way? For example: 'autism', 'speech', "
+    "'anxiety', 'dyslexia', 'hearing', 'epilepsy', or 'not sure yet'.",
+    "local_authority": "Sorry, I don't recognise that place. Could you give your town or village, or the first part of "
+    "your postcode (like PO9 or SO16)?",
+    "district": "Sorry, I don't recognise that place in Hampshire. Which town or village do you live in, or what's the "
+    "first part of your postcode?",
+}
+QUESTION_BUTTONS = {"needs": [{"title": "Not sure yet", "payload": '/inform{"need": "not sure"}'}]}
+NOTHING_TO_SHOW = "I haven't looked anything up yet. Tell me your child's age, what you're worried about and where you live."
+HOW_I_CHOOSE = (
+    "I only show services that fit your child's age, needs and where you live. Services anyone can use come first, "
+    "then ones for some extra needs, then specialist help. Within each, the ones in your own area come before "
+    "county-wide and national ones."
+)
+
+
+def question(slot: str, rephrase: bool = False, resuming: bool = False) -> dict:
+    """The form's question for a slot: in other words if the last answer wasn't understood."""
+    if rephrase:
+        text = REPHRASED[slot]
+    else:
+        text = ("Back to finding services. " if resuming else "") + QUESTIONS[slot]
+    return {"text": text, "buttons": QUESTION_BUTTONS.get(slot, [])}
+
+
+ALL_SHOWN = "That's everything I found. You can ask why a service is or isn't on the list."
+WHICH_SERVICE = "Which service do you mean? Tell me its name and I'll check it against your child's age, needs and area."
+
+
+def invalid_messages(result: EligibilityResult) -> list[dict]:
+    """The engine couldn't use an answer (an age over 120, say): say which, and ask again."""
+    problems = " ".join(error.message for error in result.errors)
+    return [{"text": f"{problems} Could you tell me again?", "buttons": [BUTTON_RESTART]}]
+
+
+def why_these_message(shown) -> dict:
+    lines = [f"- {match.service.name}: {', '.join(match.reasons)}." for match in shown]
+    return {"text": "I only show services that fit your child's age, needs and where you live:\n" + "\n".join(lines)}
+
+
+def why_not_message(explanation) -> dict:
+    name = explanation.service.name
+    if explanation.eligible:
+        text = f"{name} does fit: " + "; ".join(explanation.met) + "."
+    elif not explanation.met and not explanation.not_met:
+        text = f"I can check {name} once I know your child's age, needs and where you live."
+    else:
+        text = f"{name} isn't on your list because " + "; and ".join(explanation.not_met) + "."
+        if explanation.met:
+            text += " It does match on this: " + "; ".join(explanation.met) + "."
+    return {"text": text, "buttons": [BUTTON_PERSON]}
+
+
+def helpline_message(helplines: list[SignpostEntry]) -> dict:
+    lines = [
+        f"**{sp.name}**: phone {sp.phone}"
+        + (f", {sp.email}" if sp.email else "")
+        + (f". Open {sp.opening_hours}." if sp.opening_hours else ".")
+        + (f" {sp.how_to_access}" if sp.how_to_access else "")
+        for sp in helplines
+    ]
+    return {
+        "text": "You can talk to someone at the SEND helpline:\n" + "\n".join("- " + line for line in lines),
+        "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in helplines]},
+    }
+
+
+def local_advice_message(signposts: list[SignpostEntry]) -> dict:
+    return {
+        "text": "Free, impartial local help:\n" + "\n".join("- " + signpost_text(sp) for sp in signposts),
+        "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in signposts]},
+    }

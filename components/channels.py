@@ -1,0 +1,71 @@
+"""The REST channel, with one promise added: the parent never gets silence or an error dump.
+
+Same URL and JSON as Rasa's own REST channel (POST /webhooks/rest/webhook with
+{"sender", "message"}). If handling the message fails, or produces no reply at all
+(the action server is down, say), the reply is a kind message with the helpline's contact.
+Message text is never written to the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import lru_cache
+
+import yaml
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from knowledge.seed import SEED_DIR
+
+logger = logging.getLogger(__name__)
+HELPLINE_ID = "sp-hampshire-send-helpline"
+
+
+@lru_cache(maxsize=1)
+def no_reply_message() -> dict:
+    """Read from the seed file, so it works when the database and the action server are both down."""
+    data = yaml.safe_load((SEED_DIR / "signposts.yaml").read_text(encoding="utf-8"))
+    helpline = next(sp for sp in data["signposts"] if sp["id"] == HELPLINE_ID)
+    text = (
+        "I'm sorry, something went wrong on my side and I can't answer properly just now. Please try again in a "
+        f"few minutes, or call the {helpline['name']} on {helpline['phone']} ({helpline['opening_hours']}). "
+        "If a child is in danger, call 999."
+    )
+    return {"recipient_id": "", "text": text}
+
+
+class CaringRestInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            if not sender_id or not isinstance(text, str):
+                return response.json({"error": "Send JSON with 'sender' and 'message' (text)."}, status=400)
+            collector = CollectingOutputChannel()
+            message = UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=self.get_metadata(request))
+            try:
+                await on_new_message(message)
+            except asyncio.CancelledError:
+                logger.error("message handling timed out")
+            except Exception as error:  # noqa: BLE001 - the parent must always get an answer
+                logger.error("message handling failed: %s", type(error).__name__)
+            if not collector.messages:
+                return response.json([{**no_reply_message(), "recipient_id": sender_id}])
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,58 @@
+"""Rasa stores configured by one URL each, so the same endpoints.yml runs embedded and at scale.
+
+- Tracker store: `RASA_TRACKER_STORE_URL` (any SQLAlchemy URL, e.g.
+  postgresql://user@host/db); default SQLite file var/rasa_tracker.db.
+- Lock store: `RASA_LOCK_STORE_URL` (redis://host:port/db) for several Rasa processes;
+  default in memory (one process).
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore
+
+from knowledge.db import PROJECT_ROOT
+
+TRACKER_URL_VARIABLE = "RASA_TRACKER_STORE_URL"
+LOCK_URL_VARIABLE = "RASA_LOCK_STORE_URL"
+
+
+def tracker_store_url(url: str | None = None) -> str:
+    url = url or os.environ.get(TRACKER_URL_VARIABLE)
+    if url:
+        return url.replace("postgres://", "postgresql://", 1)
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    return f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
+
+
+class URLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store, from a URL (see the module docstring)."""
+
+    def __init__(self, domain=None, url: str | None = None, event_broker=None, **kwargs) -> None:
+        kwargs.pop("host", None)
+        # SQLTrackerStore uses a `host` that contains "://" as the whole database URL.
+        super().__init__(domain=domain, host=tracker_store_url(url), event_broker=event_broker, **kwargs)
+
+
+class URLLockStore(LockStore):
+    """Redis lock store when RASA_LOCK_STORE_URL is set, else Rasa's in-memory one."""
+
+    def __new__(cls, endpoint_config=None, url: str | None = None) -> LockStore:  # type: ignore[misc]
+        url = url or os.environ.get(LOCK_URL_VARIABLE)
+        if not url:
+            return InMemoryLockStore()
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError(f"{LOCK_URL_VARIABLE} must be a redis:// URL")
+        return RedisLockStore(
+            host=parts.hostname or "localhost",
+            port=parts.port or 6379,
+            db=int(parts.path.strip("/") or 1),
+            username=parts.username,
+            password=parts.password,
+            use_ssl=parts.scheme == "rediss",
+            key_prefix="local_offer",
+        )

@@ -1,0 +1,213 @@
+"""The whole assistant, as `scripts/run` starts it: the trained model in a real Rasa server (REST
+channel, HTTP API with a token) and the real action server, over HTTP, on a seeded knowledge base.
+
+Needs the trained model (models/local-offer.tar.gz), which `scripts/test` trains first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from knowledge.db import PROJECT_ROOT
+
+MODEL = PROJECT_ROOT / "models" / "local-offer.tar.gz"
+VENV_BIN = Path(sys.executable).parent
+TOKEN = "test-token-" + uuid.uuid4().hex[:8]
+pytestmark = pytest.mark.stack
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+class Stack:
+    def __init__(self, tmp: Path) -> None:
+        if not MODEL.exists():
+            pytest.fail(f"No trained model at {MODEL}: run scripts/train (scripts/test does).")
+        self.tmp = tmp
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "LOCAL_OFFER_DATABASE_URL": f"sqlite:///{tmp / 'kb.db'}",
+            "RASA_TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
+            "SANIC_HOST": "127.0.0.1",
+        }
+        self.env.pop("RASA_LOCK_STORE_URL", None)
+        subprocess.run([sys.executable, "-m", "knowledge", "seed"], env=self.env, cwd=PROJECT_ROOT, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+        self.actions_port, self.rasa_port = free_port(), free_port()
+        self.endpoints = tmp / "endpoints.yml"
+        self.endpoints.write_text(
+            (PROJECT_ROOT / "endpoints.yml").read_text().replace("5055", str(self.actions_port)), encoding="utf-8"
+        )
+        self.actions = None
+        self.start_actions()
+        self.rasa = subprocess.Popen(
+            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(self.endpoints),
+             "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--interface", "127.0.0.1",
+             "--port", str(self.rasa_port), "--enable-api", "--auth-token", TOKEN],
+            env=self.env, cwd=PROJECT_ROOT, stdout=open(tmp / "rasa.log", "wb"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_until(f"{self.url}/status?token={TOKEN}", self.rasa)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def start_actions(self) -> None:
+        self.actions = subprocess.Popen(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            env=self.env, cwd=PROJECT_ROOT, stdout=open(self.tmp / "actions.log", "ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_until(f"http://127.0.0.1:{self.actions_port}/health", self.actions)
+
+    def stop_actions(self) -> None:
+        self.actions.send_signal(signal.SIGTERM)
+        self.actions.wait(timeout=30)
+
+    def say(self, sender: str, text: str) -> list[dict]:
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        request = urllib.request.Request(f"{self.url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def tracker(self, sender: str, token: str | None = TOKEN) -> dict:
+        query = f"?token={token}" if token else ""
+        with urllib.request.urlopen(f"{self.url}/conversations/{sender}/tracker{query}", timeout=30) as response:
+            return json.loads(response.read())
+
+    def close(self) -> None:
+        for process in (self.rasa, self.actions):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    running = Stack(tmp_path_factory.mktemp("stack"))
+    yield running
+    running.close()
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def new_parent() -> str:
+    return f"parent-{uuid.uuid4().hex[:10]}"
+
+
+def test_everything_in_one_message_gives_service_cards(stack):
+    sender = new_parent()
+    replies = stack.say(sender, "my lad's 12, autistic, won't go to school, we're in Havant")
+    slots = stack.tracker(sender)["slots"]
+    assert slots["age_years"] == 12
+    assert "autism" in slots["needs"]
+    assert slots["district"] == "Havant" and slots["local_authority"] == "Hampshire"
+    cards = [c for r in replies if (r.get("custom") or {}).get("type") == "service_cards" for c in r["custom"]["cards"]]
+    assert cards, texts(replies)
+    assert all(c["who_for"] and c["how_to_access"] and c["cost"] and c["contact"] for c in cards)
+    assert "sample data" in texts(replies)
+
+
+def test_only_the_missing_details_are_asked_for(stack):
+    sender = new_parent()
+    first = texts(stack.say(sender, "hi, my daughter is 4 and we live in Fareham"))
+    assert "What would you like help with" in first
+    assert "How old" not in first and "Where do you live" not in first
+    second = stack.say(sender, "she isn't talking much yet")
+    assert stack.tracker(sender)["slots"]["needs"] == ["speech_language"]
+    assert "I found" in texts(second) or "couldn't find" in texts(second)
+
+
+def test_a_correction_changes_only_that_detail(stack):
+    sender = new_parent()
+    stack.say(sender, "my son is 7, he has adhd, we're in Basingstoke")
+    stack.say(sender, "sorry, he's 8")
+    slots = stack.tracker(sender)["slots"]
+    assert slots["age_years"] == 8 and slots["needs"] == ["adhd"] and slots["district"] == "Basingstoke and Deane"
+    stack.say(sender, "actually we're moving to Fleet")
+    slots = stack.tracker(sender)["slots"]
+    assert slots["district"] == "Hart" and slots["age_years"] == 8
+
+
+def test_outside_the_area_points_to_that_councils_local_offer(stack):
+    sender = new_parent()
+    reply = texts(stack.say(sender, "my 9 year old has dyslexia, we live in Reading"))
+    assert stack.tracker(sender)["slots"]["local_authority"] == "Reading"
+    assert "outside the area" in reply and "Reading" in reply and "Local Offer" in reply
+
+
+def test_over_25_explains_the_local_offer_age_range(stack):
+    sender = new_parent()
+    reply = texts(stack.say(sender, "I'm 27 and autistic, I live in Southampton"))
+    assert "up to age 25" in reply
+
+
+def test_urgent_message_mid_form_gets_urgent_help_first(stack):
+    sender = new_parent()
+    stack.say(sender, "I need help for my son")
+    replies = stack.say(sender, "he says he wants to kill himself")
+    assert "999" in replies[0]["text"] and "111" in replies[0]["text"] and "Childline" in replies[0]["text"]
+    assert stack.tracker(sender)["active_loop"].get("name") == "service_search_form"
+
+
+def test_conversations_are_kept_in_the_sql_tracker_store(stack):
+    import asyncio
+
+    from rasa.shared.core.domain import Domain
+
+    from components.stores import URLTrackerStore
+
+    sender = new_parent()
+    stack.say(sender, "my daughter is 6 and deaf, we're in Gosport")
+    store = URLTrackerStore(Domain.load(str(PROJECT_ROOT / "domain.yml")), url=stack.env["RASA_TRACKER_STORE_URL"])
+    saved = asyncio.run(store.retrieve(sender))
+    assert saved is not None and saved.get_slot("needs") == ["hearing"]
+    store.engine.dispose()
+
+
+def test_http_api_needs_the_token(stack):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        stack.tracker(new_parent(), token=None)
+    assert refused.value.code == 401
+
+
+def test_action_server_down_gives_a_kind_reply_with_the_helpline(stack):
+    stack.stop_actions()
+    try:
+        reply = texts(stack.say(new_parent(), "my son is 5 with autism, we live in Havant"))
+    finally:
+        stack.start_actions()
+    assert "01632 960903" in reply and "sorry" in reply.lower()
