@@ -52,6 +52,8 @@ def read_details(text: str, entities: list[dict], catalogue: Catalogue, requeste
     needs = [c for c in dict.fromkeys(found) if c in NEED_CODES]
     if not needs and ANY_NEED in found:
         needs = ["unsure"]  # "special needs", "SEND": nothing specific yet
+    if needs == ["unsure"] and requested_slot not in (None, "needs"):
+        needs = []  # "not sure" answers the question asked (the age, the place), not the needs
     details.needs = needs
     details.adds_needs = bool(_ADDING.search(text.lower()))
 

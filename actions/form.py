@@ -93,6 +93,19 @@ def details_changed_by_latest_message(tracker: Tracker) -> bool:
     return False
 
 
+def slot_asked_before_latest_message(tracker: Tracker) -> str | None:
+    """The question the parent was answering: `requested_slot` as it stood when they wrote."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == "requested_slot":
+            return event.get("value")
+        elif seen_user and event.get("event") == "active_loop" and event.get("name") is None:
+            return None
+    return None
+
+
 class AskFor(Action, abc.ABC):
     """Asks the form's question for one slot, in other words when the last answer wasn't understood."""
 
@@ -104,11 +117,11 @@ class AskFor(Action, abc.ABC):
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        asked_before = tracker.get_slot("requested_slot") == self.slot
-        not_understood = (
-            asked_before and latest_intent(tracker) not in INTERRUPTIONS and not details_changed_by_latest_message(tracker)
-        )
-        dispatcher.utter_message(**messages.question(self.slot, rephrase=not_understood, resuming=asked_before))
+        asked_before = slot_asked_before_latest_message(tracker) == self.slot
+        interrupted = latest_intent(tracker) in INTERRUPTIONS
+        not_understood = asked_before and not interrupted and not details_changed_by_latest_message(tracker)
+        resuming = asked_before and interrupted
+        dispatcher.utter_message(**messages.question(self.slot, rephrase=not_understood, resuming=resuming))
         return []
 
 

@@ -32,9 +32,16 @@ def needs_text(needs, vocabulary) -> str:
 
 
 def who_text(age: float) -> str:
+    if age == 0:
+        return "a newborn baby"
     if age < 2 and not float(age).is_integer():
-        return f"a {format_age(age)} old"
+        return f"a baby of {format_age(age)}"
     return f"a {format_age(age)}-year-old" if age < 18 else f"a young person aged {format_age(age)}"
+
+
+def money(amount: float) -> str:
+    """12 -> "£12", 12.5 -> "£12.50", 2500000 -> "£2,500,000"."""
+    return f"\u00a3{amount:,.0f}" if float(amount).is_integer() else f"\u00a3{amount:,.2f}"
 
 
 def cost_text(record: dict) -> str:
@@ -48,7 +55,7 @@ def cost_text(record: dict) -> str:
         elif option.get("amount") in (0, 0.0):
             parts.append("Free")
         elif option.get("amount") is not None:
-            parts.append(f"\u00a3{option['amount']:g}" + (f" ({option['option']})" if option.get("option") else ""))
+            parts.append(money(option["amount"]) + (f" ({option['option']})" if option.get("option") else ""))
         elif option.get("option"):
             parts.append(option["option"])
     return "; ".join(dict.fromkeys(parts)) or "Ask the service"
@@ -293,16 +300,19 @@ def why_these_message(shown) -> dict:
     return {"text": "I only show services that fit your child's age, needs and where you live:\n" + "\n".join(lines)}
 
 
-def why_not_message(explanation) -> dict:
+def why_not_message(explanation, missing: list[str] | tuple[str, ...] = ()) -> dict:
+    """'Why not X?' answered criterion by criterion; `missing` names the details not known yet."""
     name = explanation.service.name
-    if explanation.eligible:
-        text = f"{name} does fit: " + "; ".join(explanation.met) + "."
-    elif not explanation.met and not explanation.not_met:
-        text = f"I can check {name} once I know your child's age, needs and where you live."
-    else:
+    if explanation.not_met:
         text = f"{name} isn't on your list because " + "; and ".join(explanation.not_met) + "."
         if explanation.met:
             text += " It does match on this: " + "; ".join(explanation.met) + "."
+    elif missing:
+        text = f"I can check {name} properly once I know {' and '.join(missing)}."
+        if explanation.met:
+            text += " So far it matches: " + "; ".join(explanation.met) + "."
+    else:
+        text = f"{name} does fit: " + "; ".join(explanation.met) + "."
     return {"text": text, "buttons": [BUTTON_PERSON]}
 
 

@@ -104,9 +104,14 @@ class ActionWhyNot(Action):
         if service is None:
             dispatcher.utter_message(text=messages.WHICH_SERVICE)
             return []
-        needs = tracker.get_slot("needs") or []
-        explanation = explain_service(cat, service.id, tracker.get_slot("age_years"), needs, search_place(tracker))
-        say(dispatcher, [messages.why_not_message(explanation)])
+        age, needs, place = tracker.get_slot("age_years"), tracker.get_slot("needs") or [], search_place(tracker)
+        explanation = explain_service(cat, service.id, age, needs, place)
+        missing = [
+            label
+            for label, value in (("their age", age), ("their needs", needs), ("where you live", place))
+            if not value and value != 0
+        ]
+        say(dispatcher, [messages.why_not_message(explanation, missing)])
         return []
 
 

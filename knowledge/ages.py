@@ -38,8 +38,8 @@ _SCHOOL_WORDS = {
     "new born": 0.0,
     "new baby": 0.0,
 }
-_MONTHS = re.compile(rf"\b({NUMBER}){_HALF}?\s*(?:months?|mths?|mnths?|mos?|m/o|mo\b)")
-_WEEKS = re.compile(rf"\b({NUMBER})\s*(?:weeks?|wks?)\b")
+_MONTHS = re.compile(rf"\b({NUMBER}){_HALF}?\s*-?\s*(?:months?|mths?|mnths?|mos?|m/o|mo\b)")
+_WEEKS = re.compile(rf"\b({NUMBER})\s*-?\s*(?:weeks?|wks?)\b")
 _YEARS_UNIT = r"(?:years?|yrs?|yo|y/o|yr\s*old)"
 _AGE_CONTEXT = (
     r"aged?|age|turned|turning|is|he'?s|she'?s|hes|shes|they'?re|i'?m|im|i am|he is|she is|they are|now|only|just"
@@ -47,8 +47,11 @@ _AGE_CONTEXT = (
 )
 _WITH_CONTEXT = [
     re.compile(rf"\b({NUMBER})({_HALF})?\s*(?:-\s*)?{_YEARS_UNIT}"),
-    re.compile(rf"\b(?:{_AGE_CONTEXT})\s+({NUMBER})({_HALF})?\b(?!\s*(?:kids|children|boys|girls|of|%|weeks|months))"),
+    re.compile(
+        rf"\b(?:{_AGE_CONTEXT})\s+({NUMBER})({_HALF})?\b(?!\s*-?\s*(?:kids|children|boys|girls|of|%|weeks?|wks?|months?|mths?|mnths?|mos?\b|m/o))"
+    ),
 ]
+_YEARS_AND_MONTHS = re.compile(rf"\b({NUMBER})\s*{_YEARS_UNIT}\s*(?:and\s+|,\s*)?({NUMBER})\s*(?:months?|mths?|mnths?)\b")
 _NEARLY = re.compile(rf"\b(?:nearly|almost|nearing|coming up to|not quite)\s+({NUMBER})\b")
 _BARE = re.compile(rf"(?<![A-Za-z0-9])({NUMBER})({_HALF})?(?![A-Za-z0-9])")
 MAX_AGE = 120
@@ -88,6 +91,19 @@ def parse_age(text: str, expecting: bool = False) -> float | None:
     if not text:
         return None
     t = _normal(text)
+    # What the parent says the age is wins over school words and other numbers in the message
+    # ("she's 7, her old nursery noticed", "he's 9 and we've waited 2 years").
+    match = _YEARS_AND_MONTHS.search(t)
+    if match:
+        years, months = number_value(match.group(1)), number_value(match.group(2))
+        if years is not None and months is not None and months < 12:
+            return _plausible(round(years + months / 12, 2))
+    for pattern in (_WITH_CONTEXT[1], _WITH_CONTEXT[0]):
+        match = pattern.search(t)
+        if match:
+            value = _plausible(_with_half(match.group(1), match.group(2)))
+            if value is not None:
+                return value
     year = _SCHOOL_YEAR.search(t)
     if year:
         n = number_value(year.group(1))
@@ -100,7 +116,7 @@ def parse_age(text: str, expecting: bool = False) -> float | None:
     if match:
         months = number_value(match.group(1))
         if months is not None:
-            if re.search(r"(and\s+a\s+half|1/2|\.5)\s*months?", match.group(0)):
+            if re.search(r"(and\s+a\s+half|1/2|\.5)\s*-?\s*months?", match.group(0)):
                 months += 0.5
             return _plausible(round(months / 12, 2))
     match = _WEEKS.search(t)
@@ -113,12 +129,6 @@ def parse_age(text: str, expecting: bool = False) -> float | None:
         value = number_value(match.group(1))
         if value is not None:
             return _plausible(max(0.0, value - 0.25))
-    for pattern in _WITH_CONTEXT:
-        match = pattern.search(t)
-        if match:
-            value = _plausible(_with_half(match.group(1), match.group(2)))
-            if value is not None:
-                return value
     if expecting:
         for match in _BARE.finditer(t):
             # Skip the digits of a postcode (e.g. "PO9 1AB": the 1 is followed by letters).

@@ -119,10 +119,13 @@ class EligibilityResult:
 
 
 def format_age(age: float) -> str:
-    """4 -> "4", 1.5 -> "1 and a half", 0.75 -> "9 months"."""
+    """4 -> "4", 3.5 -> "3 and a half", under 2 in months or weeks: 1.5 -> "18 months", 0.1 -> "5 weeks"."""
     if age < 2 and not float(age).is_integer():
         months = round(age * 12)
-        return f"{months} months" if months < 12 else f"{months // 12} year and {months % 12} months"
+        if months < 2:
+            weeks = max(1, round(age * 52))
+            return f"{weeks} week{'s' if weeks != 1 else ''}"
+        return f"{months} months"
     whole = math.floor(age)
     if age - whole >= 0.5 and age < 5:
         return f"{whole} and a half"
