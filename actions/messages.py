@@ -268,6 +268,10 @@ REPHRASED = {
     "first part of your postcode?",
 }
 QUESTION_BUTTONS = {"needs": [{"title": "Not sure yet", "payload": '/inform{"need": "not sure"}'}]}
+NO_SERVICES_TO_SHOW = (
+    "There are no services from our directory to show for this search, but the people I listed can help. "
+    "You can also talk to a person, tell me different details, or start again."
+)
 NOTHING_TO_SHOW = "I haven't looked anything up yet. Tell me your child's age, what you're worried about and where you live."
 HOW_I_CHOOSE = (
     "I only show services that fit your child's age, needs and where you live. Services anyone can use come first, "

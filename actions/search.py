@@ -51,8 +51,11 @@ class ActionShowMore(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         state = tracker.get_slot("search_state") or {}
-        if not state.get("ids"):
+        if not state:
             dispatcher.utter_message(text=messages.NOTHING_TO_SHOW)
+            return []
+        if not state.get("ids"):
+            dispatcher.utter_message(text=messages.NO_SERVICES_TO_SHOW, buttons=[messages.BUTTON_PERSON, messages.BUTTON_RESTART])
             return []
         try:
             cat = catalogue()

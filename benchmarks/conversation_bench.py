@@ -108,8 +108,7 @@ class Server:
                     process.kill()
 
 
-def start_ours(work: Path) -> Server:
-    model = ROOT / "models" / "local-offer.tar.gz"
+def start_ours(work: Path, model: Path) -> Server:
     if not model.exists():
         raise SystemExit("No trained model: run scripts/train first.")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SANIC_HOST": "127.0.0.1",
@@ -134,7 +133,7 @@ def start_ours(work: Path) -> Server:
     return server
 
 
-def start_baseline(work: Path) -> Server:
+def start_baseline(work: Path, model: Path | None = None) -> Server:
     """A plain `rasa init` assistant (trained once, kept in var/bench/baseline), REST channel on."""
     project = BENCH_DIR / "baseline"
     if not list((project / "models").glob("*.tar.gz")):
@@ -143,7 +142,7 @@ def start_baseline(work: Path) -> Server:
         print("Training the `rasa init` baseline (once)...", flush=True)
         subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    model = sorted((project / "models").glob("*.tar.gz"))[-1]
+    model = sorted((project / "models").glob("*.tar.gz"))[-1]  # its own model, not ours
     port = free_port()
     server = Server("rasa init baseline", url=f"http://127.0.0.1:{port}")
     server.processes["rasa server"] = subprocess.Popen(
@@ -255,6 +254,8 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=3.0, help="seconds between a parent's messages (open loop)")
     parser.add_argument("--parents", type=int, default=20, help="parents with no think time (closed loop)")
     parser.add_argument("--closed-seconds", type=float, default=30.0)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "local-offer.tar.gz")
+    parser.add_argument("--only", choices=["ours", "baseline"], help="measure one assistant only (for experiments)")
     args = parser.parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     work = BENCH_DIR / f"run-{uuid.uuid4().hex[:6]}"
@@ -264,12 +265,18 @@ def main() -> int:
         ("baseline", start_baseline, BASELINE_CONVERSATIONS),
         ("ours", start_ours, PARENT_CONVERSATIONS),
     ):
-        server = start(work)
+        if args.only and name != args.only:
+            continue
+        server = start(work, args.model)
         try:
             print(f"Measuring {server.name}...", flush=True)
             results[name] = measure(server, conversations, args)
         finally:
             server.stop()
+    if args.only:
+        for key, value in results[args.only].items():
+            print(f"{key:<28}{value:>12.1f}")
+        return 0
     print(f"\nOffered load {args.rate} turns/s for {args.open_seconds:.0f} s, think time {args.think} s; "
           f"closed loop {args.parents} parents for {args.closed_seconds:.0f} s\n")  # fmt: skip
     keys = list(dict.fromkeys([*results["ours"], *results["baseline"]]))
