@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +30,10 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.stack import BIN, LocalStack, free_port, stop, wait_until_ready  # noqa: E402
+
 BENCH_DIR = ROOT / "var" / "bench"
 
 PARENT_CONVERSATIONS = [
@@ -49,27 +49,6 @@ BASELINE_CONVERSATIONS = [
     ["hi there", "I am great", "goodbye"],
     ["good morning", "very unhappy", "no", "are you a bot?", "bye"],
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 def peak_memory_mb(pid: int) -> float:
@@ -92,45 +71,23 @@ def peak_memory_mb(pid: int) -> float:
 @dataclass
 class Server:
     name: str
+    url: str
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    url: str = ""
+    close: object = None
 
     def memory(self) -> dict[str, float]:
         return {label: peak_memory_mb(p.pid) for label, p in self.processes.items()}
 
     def stop(self) -> None:
+        if callable(self.close):
+            self.close()
         for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop(process)
 
 
 def start_ours(work: Path, model: Path) -> Server:
-    if not model.exists():
-        raise SystemExit("No trained model: run scripts/train first.")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SANIC_HOST": "127.0.0.1",
-           "LOCAL_OFFER_DATABASE_URL": f"sqlite:///{work / 'kb.db'}",
-           "RASA_TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}"}  # fmt: skip
-    subprocess.run([sys.executable, "-m", "knowledge", "seed"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    actions_port, rasa_port = free_port(), free_port()
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text((ROOT / "endpoints.yml").read_text().replace("5055", str(actions_port)))
-    server = Server("this assistant", url=f"http://127.0.0.1:{rasa_port}")
-    server.processes["action server"] = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-        env=env, cwd=ROOT, stdout=open(work / "actions.log", "wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    server.processes["rasa server"] = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
-         "--credentials", str(ROOT / "credentials.yml"), "-i", "127.0.0.1", "-p", str(rasa_port)],
-        env=env, cwd=ROOT, stdout=open(work / "rasa.log", "wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    wait_until(f"http://127.0.0.1:{actions_port}/health", server.processes["action server"])
-    wait_until(server.url, server.processes["rasa server"])
-    return server
+    stack = LocalStack(work, model)
+    return Server("this assistant", stack.url, stack.processes(), stack.close)
 
 
 def start_baseline(work: Path, model: Path | None = None) -> Server:
@@ -150,7 +107,7 @@ def start_baseline(work: Path, model: Path | None = None) -> Server:
          "-i", "127.0.0.1", "-p", str(port)],
         cwd=project, stdout=open(work / "baseline.log", "wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
-    wait_until(server.url, server.processes["rasa server"])
+    wait_until_ready(server.url, server.processes["rasa server"])
     return server
 
 

@@ -8,6 +8,7 @@ administrator's edit reaches the very next answer without a restart.
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 from collections import defaultdict
@@ -272,7 +273,20 @@ class CatalogueCache:
             if self._catalogue is None or self._catalogue.version != version:
                 with self._session_factory() as session:
                     self._catalogue = load_catalogue(session)
+                _exempt_from_gc_scans()
             return self._catalogue
+
+
+def _exempt_from_gc_scans() -> None:
+    """Stop the cyclic garbage collector re-scanning the snapshot's objects on every query.
+
+    A snapshot is hundreds of thousands of long-lived objects; each full collection walked
+    them all, which made one query in twenty slow (measured at 100,000 services: p95 208 ms
+    against p50 33 ms). Freed snapshots are still reclaimed by reference counting.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 _VERSION_QUERY = select(m.DataVersion.version).where(m.DataVersion.id == 1)

@@ -240,6 +240,7 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
 
     eligible: list[tuple[tuple, ServiceEntry, int]] = []
     near: list[tuple[tuple, str, ServiceEntry]] = []  # (sort key, kind, service)
+    age_misses: list[tuple[float, ServiceEntry, int]] = []  # (years outside the range, service, area rank)
     only_unsure = set(need_codes) == {"unsure"}
     seen: set[str] = set()
     position = catalogue.position
@@ -252,9 +253,10 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
             if service.age_from <= age_value < service.age_until and not (service.diagnosis_required and only_unsure):
                 eligible.append(((service.tier_rank, rank, position[service.id]), service, rank))
             elif not service.age_from <= age_value < service.age_until:
-                near.append(((0, _age_gap(age_value, service), *_sort_key(catalogue, service, rank)), "age", service))
+                age_misses.append((_age_gap(age_value, service), service, rank))
             else:
                 near.append(((1, 0, *_sort_key(catalogue, service, rank)), "diagnosis", service))
+    near.extend(_closest_age_misses(catalogue, age_misses))
     if resolved.district_gss:  # the next district's services explain "why not X?"
         near.extend(_neighbouring_district_misses(catalogue, age_value, need_codes, resolved, seen))
 
@@ -293,6 +295,19 @@ def _nearest(near: list[tuple[tuple, str, ServiceEntry]], describe: _Describer, 
             met = (describe.ages(service), describe.need(service))
         kept.append(NearMiss(service, kind, why, met))
     return tuple(kept)
+
+
+def _closest_age_misses(catalogue, misses: list[tuple[float, ServiceEntry, int]]) -> list[tuple[tuple, str, ServiceEntry]]:
+    """The age misses that can make the final list, with their full sort keys.
+
+    Most services miss on age by far; cutting at the 30th smallest gap first (a cheap float
+    comparison) keeps exactly the candidates the full ordering could choose, ties included.
+    """
+    limit = MAX_NEAR_MISSES * 3
+    if len(misses) > limit:
+        cutoff = heapq.nsmallest(limit, (gap for gap, _s, _r in misses))[-1]
+        misses = [m for m in misses if m[0] <= cutoff]
+    return [((0, gap, *_sort_key(catalogue, service, rank)), "age", service) for gap, service, rank in misses]
 
 
 def _age_gap(age: float, service: ServiceEntry) -> float:

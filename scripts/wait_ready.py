@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import urllib.error
-import urllib.request
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+from scripts.stack import wait_until_ready  # noqa: E402
 
 
 def main() -> int:
@@ -22,13 +16,12 @@ def main() -> int:
     parser.add_argument("urls", nargs="+")
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
-    deadline = time.monotonic() + args.timeout
-    waiting = list(args.urls)
-    while waiting and time.monotonic() < deadline:
-        waiting = [url for url in waiting if not ready(url)]
-        if waiting:
-            time.sleep(0.5)
-    return 1 if waiting else 0
+    try:
+        for url in args.urls:
+            wait_until_ready(url, timeout=args.timeout)
+    except TimeoutError:
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,90 +7,22 @@ Needs the trained model (models/local-offer.tar.gz), which `scripts/test` trains
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
 from knowledge.db import PROJECT_ROOT
+from scripts.stack import LocalStack
 
 MODEL = PROJECT_ROOT / "models" / "local-offer.tar.gz"
-VENV_BIN = Path(sys.executable).parent
 TOKEN = "test-token-" + uuid.uuid4().hex[:8]
 pytestmark = pytest.mark.stack
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
-class Stack:
-    def __init__(self, tmp: Path) -> None:
-        if not MODEL.exists():
-            pytest.fail(f"No trained model at {MODEL}: run scripts/train (scripts/test does).")
-        self.tmp = tmp
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "LOCAL_OFFER_DATABASE_URL": f"sqlite:///{tmp / 'kb.db'}",
-            "RASA_TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
-            "SANIC_HOST": "127.0.0.1",
-        }
-        self.env.pop("RASA_LOCK_STORE_URL", None)
-        subprocess.run([sys.executable, "-m", "knowledge", "seed"], env=self.env, cwd=PROJECT_ROOT, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-        self.actions_port, self.rasa_port = free_port(), free_port()
-        self.endpoints = tmp / "endpoints.yml"
-        self.endpoints.write_text(
-            (PROJECT_ROOT / "endpoints.yml").read_text().replace("5055", str(self.actions_port)), encoding="utf-8"
-        )
-        self.actions = None
-        self.start_actions()
-        self.rasa = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(self.endpoints),
-             "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--interface", "127.0.0.1",
-             "--port", str(self.rasa_port), "--enable-api", "--auth-token", TOKEN],
-            env=self.env, cwd=PROJECT_ROOT, stdout=open(tmp / "rasa.log", "wb"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_until(f"{self.url}/status?token={TOKEN}", self.rasa)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
-
-    def start_actions(self) -> None:
-        self.actions = subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
-            env=self.env, cwd=PROJECT_ROOT, stdout=open(self.tmp / "actions.log", "ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_until(f"http://127.0.0.1:{self.actions_port}/health", self.actions)
-
-    def stop_actions(self) -> None:
-        self.actions.send_signal(signal.SIGTERM)
-        self.actions.wait(timeout=30)
+class Stack(LocalStack):
+    """The running assistant, with the calls a parent's widget and the staff console make."""
 
     def say(self, sender: str, text: str) -> list[dict]:
         body = json.dumps({"sender": sender, "message": text}).encode()
@@ -103,19 +35,12 @@ class Stack:
         with urllib.request.urlopen(f"{self.url}/conversations/{sender}/tracker{query}", timeout=30) as response:
             return json.loads(response.read())
 
-    def close(self) -> None:
-        for process in (self.rasa, self.actions):
-            if process and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    running = Stack(tmp_path_factory.mktemp("stack"))
+    if not MODEL.exists():
+        pytest.fail(f"No trained model at {MODEL}: run scripts/train (scripts/test does).")
+    running = Stack(tmp_path_factory.mktemp("stack"), MODEL, api_token=TOKEN)
     yield running
     running.close()
 

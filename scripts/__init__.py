@@ -1,0 +1,1 @@
+"""Helpers the scripts, tests and benchmarks share (run with the project root on sys.path)."""
