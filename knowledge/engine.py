@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from knowledge.catalogue import Catalogue, ServiceEntry, SignpostEntry
 from knowledge.places import PlaceError, ResolvedPlace
@@ -75,11 +75,24 @@ class _Describer:
         return " and ".join(names)
 
 
-@dataclass(frozen=True)
 class Match:
-    service: ServiceEntry
-    area_rank: int  # 0 own district, 1 authority-wide, 2 national
-    _describe: _Describer = field(repr=False, compare=False)
+    """One eligible service. A plain slotted class: a query makes hundreds of these."""
+
+    __slots__ = ("service", "area_rank", "_describe")
+
+    def __init__(self, service: ServiceEntry, area_rank: int, describe: _Describer) -> None:
+        self.service = service
+        self.area_rank = area_rank  # 0 own district, 1 authority-wide, 2 national
+        self._describe = describe
+
+    def __repr__(self) -> str:
+        return f"Match({self.service.id!r}, area_rank={self.area_rank})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Match) and (self.service, self.area_rank) == (other.service, other.area_rank)
+
+    def __hash__(self) -> int:
+        return hash((self.service.id, self.area_rank))
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -244,18 +257,22 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
     only_unsure = set(need_codes) == {"unsure"}
     seen: set[str] = set()
     position = catalogue.position
+    # The hot loop of every query: plain locals and bound methods, one comparison per criterion.
+    mark_seen, add_eligible, add_age_miss = seen.add, eligible.append, age_misses.append
     # Nearest areas first, so the first time a service is met is at its nearest area rank.
     for code, rank in _area_ranks(resolved):
-        for service in catalogue.offered(code, need_codes):
-            if service.id in seen:
-                continue
-            seen.add(service.id)
-            if service.age_from <= age_value < service.age_until and not (service.diagnosis_required and only_unsure):
-                eligible.append(((service.tier_rank, rank, position[service.id]), service, rank))
-            elif not service.age_from <= age_value < service.age_until:
-                age_misses.append((_age_gap(age_value, service), service, rank))
-            else:
-                near.append(((1, 0, *_sort_key(catalogue, service, rank)), "diagnosis", service))
+        for bucket in catalogue.offered_lists(code, need_codes):
+            for service in bucket:
+                service_id = service.id
+                if service_id in seen:
+                    continue
+                mark_seen(service_id)
+                if not service.age_from <= age_value < service.age_until:
+                    add_age_miss((_age_gap(age_value, service), service, rank))
+                elif service.diagnosis_required and only_unsure:
+                    near.append(((1, 0, *_sort_key(catalogue, service, rank)), "diagnosis", service))
+                else:
+                    add_eligible(((service.tier_rank, rank, position[service_id]), service, rank))
     near.extend(_closest_age_misses(catalogue, age_misses))
     if resolved.district_gss:  # the next district's services explain "why not X?"
         near.extend(_neighbouring_district_misses(catalogue, age_value, need_codes, resolved, seen))
@@ -331,7 +348,7 @@ def _neighbouring_district_misses(catalogue, age, needs, place, seen) -> list[tu
                     break
                 if service.id in seen or service.id in taken:
                     continue
-                if not age_fits(age, service.minimum_age, service.maximum_age):
+                if not service.age_from <= age < service.age_until:
                     continue
                 if service.diagnosis_required and only_unsure:
                     continue

@@ -21,6 +21,8 @@ class KnowledgeBase:
         self.engine = engine or make_engine(url)
         self.sessions = make_session_factory(self.engine)
         self._cache = CatalogueCache(self.sessions)
+        self._details: dict[str, dict] = {}
+        self._details_version: int | None = None
 
     def catalogue(self) -> Catalogue:
         """The current snapshot (reloaded only when the data changed)."""
@@ -47,21 +49,31 @@ class KnowledgeBase:
             )
 
     def details(self, service_ids: list[str], today: date | None = None) -> list[dict]:
-        """Full records for these services, in the order asked, with organisation name and review status."""
+        """Full records for these services, in the order asked, with organisation name and review status.
+
+        Records are kept until the data changes (the catalogue's version moves), so the services
+        shown most often are read from the database once, not on every answer.
+        """
         if not service_ids:
             return []
         today = today or date.today()
-        with self.sessions() as session:
-            rows = session.execute(service_query().where(m.Service.id.in_(service_ids))).scalars().all()
-            found = {}
-            for service in rows:
-                record = service_to_record(service)
-                record["organization_name"] = service.organization.name
-                record["review_due"] = review_due(
-                    record["last_reviewed"] or record["assured_date"], record["review_interval_days"], today
-                )
-                found[service.id] = record
-        return [found[i] for i in service_ids if i in found]
+        version = self.catalogue().version
+        if self._details_version != version:
+            self._details, self._details_version = {}, version
+        missing = [i for i in service_ids if i not in self._details]
+        if missing:
+            with self.sessions() as session:
+                for service in session.execute(service_query().where(m.Service.id.in_(missing))).scalars():
+                    record = service_to_record(service)
+                    record["organization_name"] = service.organization.name
+                    self._details[service.id] = record
+        found = []
+        for service_id in service_ids:
+            record = self._details.get(service_id)
+            if record is not None:
+                reviewed = record["last_reviewed"] or record["assured_date"]
+                found.append({**record, "review_due": review_due(reviewed, record["review_interval_days"], today)})
+        return found
 
     def dispose(self) -> None:
         self.engine.dispose()
