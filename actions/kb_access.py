@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.kb import KnowledgeBase
-from knowledge.seed import SEED_DIR
+from knowledge.seed import seed_helpline
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE_ERRORS = (SQLAlchemyError, OSError)
-DEFAULT_HELPLINE_ID = "sp-hampshire-send-helpline"
 
 
 class KnowledgeBaseUnavailable(RuntimeError):
@@ -47,9 +45,7 @@ def catalogue():
 
 @lru_cache(maxsize=1)
 def fallback_helpline() -> dict:
-    """The helpline's contact from the seed file, for when the database itself can't be reached."""
-    data = yaml.safe_load((SEED_DIR / "signposts.yaml").read_text(encoding="utf-8"))
-    return next(sp for sp in data["signposts"] if sp["id"] == DEFAULT_HELPLINE_ID)
+    return seed_helpline()
 
 
 def unavailable_message() -> dict:

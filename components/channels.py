@@ -12,24 +12,21 @@ import asyncio
 import logging
 from functools import lru_cache
 
-import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from knowledge.seed import SEED_DIR
+from knowledge.seed import seed_helpline
 
 logger = logging.getLogger(__name__)
-HELPLINE_ID = "sp-hampshire-send-helpline"
 
 
 @lru_cache(maxsize=1)
 def no_reply_message() -> dict:
     """Read from the seed file, so it works when the database and the action server are both down."""
-    data = yaml.safe_load((SEED_DIR / "signposts.yaml").read_text(encoding="utf-8"))
-    helpline = next(sp for sp in data["signposts"] if sp["id"] == HELPLINE_ID)
+    helpline = seed_helpline()
     text = (
         "I'm sorry, something went wrong on my side and I can't answer properly just now. Please try again in a "
         f"few minutes, or call the {helpline['name']} on {helpline['phone']} ({helpline['opening_hours']}). "

@@ -24,6 +24,13 @@ from knowledge.text import loose
 from knowledge.vocabulary import SERVICE_TAGS, SIGNPOST_KINDS, SIGNPOST_SCOPES
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
+DEFAULT_HELPLINE_ID = "sp-hampshire-send-helpline"
+
+
+def seed_helpline(signpost_id: str = DEFAULT_HELPLINE_ID) -> dict:
+    """A helpline's contact from the seed file itself: for replies when the database can't be reached."""
+    data = yaml.safe_load((SEED_DIR / "signposts.yaml").read_text(encoding="utf-8"))
+    return next(sp for sp in data["signposts"] if sp["id"] == signpost_id)
 
 
 class SeedError(ValueError):

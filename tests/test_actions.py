@@ -23,13 +23,14 @@ from actions.form import (
     ValidateServiceSearchForm,
 )
 from actions.glue import DETAIL_SLOTS, FORM_NAME
-from actions.kb_access import DEFAULT_HELPLINE_ID, use_knowledge_base
+from actions.kb_access import use_knowledge_base
 from actions.people import ActionLocalAdvice, ActionTalkToPerson
 from actions.search import ActionSearchServices, ActionShowMore, ActionWhyNot, ActionWhyThis
 from actions.session import ActionNewChild, ActionStartAgain
 from knowledge import models as m
 from knowledge.engine import explain_service
 from knowledge.kb import KnowledgeBase
+from knowledge.seed import DEFAULT_HELPLINE_ID
 from tests.conftest import seeded_engine
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
