@@ -16,18 +16,9 @@ from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.pool import QueuePool
 
-from knowledge.db import PROJECT_ROOT
+from knowledge.db import TRACKER_URL_VARIABLE, tracker_store_url  # noqa: F401 (TRACKER_URL_VARIABLE re-exported)
 
-TRACKER_URL_VARIABLE = "RASA_TRACKER_STORE_URL"
 LOCK_URL_VARIABLE = "RASA_LOCK_STORE_URL"
-
-
-def tracker_store_url(url: str | None = None) -> str:
-    url = url or os.environ.get(TRACKER_URL_VARIABLE)
-    if url:
-        return url.replace("postgres://", "postgresql://", 1)
-    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-    return f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
 
 
 class URLTrackerStore(SQLTrackerStore):

@@ -14,6 +14,7 @@ from sqlalchemy.pool import QueuePool
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL_ENV = "LOCAL_OFFER_DATABASE_URL"
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "local_offer.db"
+TRACKER_URL_VARIABLE = "RASA_TRACKER_STORE_URL"
 
 # Ages and amounts have at most two decimal places, which SQLite's floats hold exactly enough.
 warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal objects natively")
@@ -22,6 +23,18 @@ warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\
 def database_url() -> str:
     """The knowledge base URL: $LOCAL_OFFER_DATABASE_URL, else a SQLite file under var/."""
     return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def tracker_store_url(url: str | None = None) -> str:
+    """Rasa's tracker store: $RASA_TRACKER_STORE_URL, else a SQLite file under var/.
+
+    Here (not in components/) so the web side can read conversations without importing Rasa.
+    """
+    url = url or os.environ.get(TRACKER_URL_VARIABLE)
+    if url:
+        return url.replace("postgres://", "postgresql://", 1)
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    return f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

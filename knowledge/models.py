@@ -46,6 +46,9 @@ class Organization(Base):
     website = Column(String(500))
     email = Column(String(300))
     is_sample = Column(Boolean, nullable=False, default=False)
+    version = Column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     services = relationship("Service", back_populates="organization")
 
@@ -271,6 +274,88 @@ class DataVersion(Base):
     __tablename__ = "data_version"
     id = Column(Integer, primary_key=True)
     version = Column(Integer, nullable=False, default=0)
+
+
+# --- Administration: accounts, sign-in sessions, the audit trail, parents' feedback, hand-offs ---
+
+
+class Account(Base):
+    """Someone who signs in to the web side: administrator, editor or staff."""
+
+    __tablename__ = "account"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(120), nullable=False, unique=True)
+    display_name = Column(String(200), nullable=False, default="")
+    role = Column(String(20), nullable=False)
+    password_hash = Column(String(300), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_sign_in_at = Column(DateTime)
+    version = Column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+    id = Column(String(64), primary_key=True)
+    account_id = Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False, index=True)
+
+
+class AuditEntry(Base):
+    """One change to the knowledge base or the accounts: who, when, what, before and after."""
+
+    __tablename__ = "audit_entry"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(120), nullable=False)
+    entity_type = Column(String(30), nullable=False)
+    entity_id = Column(String(200), nullable=False)
+    action = Column(String(20), nullable=False)
+    summary = Column(Text, nullable=False, default="")
+    before = Column(JSON)
+    after = Column(JSON)
+
+    __table_args__ = (Index("ix_audit_entry_entity", "entity_type", "entity_id"),)
+
+
+class Feedback(Base):
+    """A parent's "was this helpful?" or problem report, and the authority's published response.
+
+    No personal data is asked for; `public_summary` is the anonymised comment an
+    administrator publishes with the response (SEND Regulations 2014, regulation 56).
+    """
+
+    __tablename__ = "feedback"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    kind = Column(String(20), nullable=False)
+    helpful = Column(Boolean)
+    service_id = Column(String(120))
+    comment = Column(Text, nullable=False, default="")
+    status = Column(String(20), nullable=False, default="new")
+    public_summary = Column(Text)
+    response = Column(Text)
+    published = Column(Boolean, nullable=False, default=False)
+    responded_at = Column(DateTime)
+    responded_by = Column(String(120))
+    version = Column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Handoff(Base):
+    """A conversation where the parent asked for a person, once staff have handled it."""
+
+    __tablename__ = "handoff"
+    sender_id = Column(String(255), primary_key=True)
+    handled_at = Column(DateTime, nullable=False, default=utcnow)
+    handled_by = Column(String(120), nullable=False)
+    note = Column(Text)
 
 
 CATALOGUE_MODELS = (

@@ -94,3 +94,54 @@ def fresh_kb(backend) -> KnowledgeBase:
 @pytest.fixture
 def empty_engine(backend):
     return backend.fresh_engine()
+
+
+# --- The web app (bot/) -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite_file(tmp_path_factory):
+    """One seeded SQLite knowledge base, copied for each web test (seeding takes seconds; a copy, milliseconds)."""
+    path = tmp_path_factory.mktemp("kb-template") / "local_offer.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with make_session_factory(engine).begin() as session:
+        load_seed(session, today=TODAY)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def web_kb(seeded_sqlite_file, tmp_path) -> KnowledgeBase:
+    """A seeded SQLite knowledge base of this test's own (tests may write to it)."""
+    import shutil
+
+    path = tmp_path / "local_offer.db"
+    shutil.copyfile(seeded_sqlite_file, path)
+    kb = KnowledgeBase(f"sqlite:///{path}")
+    yield kb
+    kb.dispose()
+
+
+@pytest.fixture
+def web_settings(tmp_path):
+    from bot.config import Settings
+
+    return Settings(
+        secret_key="test-secret-" + uuid.uuid4().hex,
+        cookie_secure=False,
+        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
+        rasa_url="http://127.0.0.1:9",  # nothing listens here: tests that need Rasa start the real stack
+    )
+
+
+@pytest.fixture
+async def web(aiohttp_client, web_kb, web_settings):
+    """The web app on a seeded knowledge base, with a test client (see tests/web_helpers.py)."""
+    from bot.app import create_app
+    from tests.web_helpers import WebClient
+
+    client = await aiohttp_client(create_app(web_settings, web_kb))
+    return WebClient(client, web_kb)

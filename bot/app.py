@@ -1,0 +1,57 @@
+"""The aiohttp application: one app for the widget, the staff console, the editor and public pages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bot.config import Settings
+from bot.middlewares import browser_session, error_pages, security_headers
+from bot.render import make_environment
+from bot.security import RateLimiter
+from bot.views import admin, console, public, widget
+from knowledge.db import PROJECT_ROOT
+from knowledge.kb import KnowledgeBase
+from knowledge.schema import migrate
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+GOVUK_FRONTEND = PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+async def _open_rasa_client(app: web.Application) -> None:
+    timeout = aiohttp.ClientTimeout(total=app["settings"].rasa_timeout_seconds)
+    app["rasa_http"] = aiohttp.ClientSession(timeout=timeout)
+
+
+async def _close(app: web.Application) -> None:
+    await app["rasa_http"].close()
+    if app.get("owns_kb"):
+        app["kb"].dispose()
+
+
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> web.Application:
+    settings = settings or Settings.from_env()
+    app = web.Application(middlewares=[security_headers, error_pages, browser_session], client_max_size=MAX_UPLOAD_BYTES)
+    app["settings"] = settings
+    app["owns_kb"] = kb is None
+    if kb is None:
+        kb = KnowledgeBase(settings.database_url)
+        migrate(kb.engine)
+    app["kb"] = kb
+    app["jinja"] = make_environment()
+    app["widget_limiter"] = RateLimiter(settings.widget_burst, settings.widget_per_minute)
+    app.on_startup.append(_open_rasa_client)
+    app.on_cleanup.append(_close)
+    for module in (public, widget, console, admin):
+        module.setup(app)
+    app.router.add_static("/static/app/", STATIC, append_version=False)
+    if GOVUK_FRONTEND.exists():
+        app.router.add_static("/static/govuk/", GOVUK_FRONTEND)
+    else:
+        logger.warning("GOV.UK Frontend is not installed (run scripts/setup): pages will be unstyled")
+    return app

@@ -1,0 +1,149 @@
+"""Signing in: accounts, roles, server-side sessions and the permission check for handlers.
+
+Roles: administrator (everything, manages accounts), editor (services, signposts and the
+rest of the knowledge base), staff (the helpline console only).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+from sqlalchemy import delete, select
+
+from bot.security import hash_password, new_token, password_problem, sha256, verify_password
+from knowledge import models as m
+
+ROLES = {"administrator": "Administrator", "editor": "Editor", "staff": "Helpline staff"}
+PERMISSIONS = {
+    "console": {"administrator", "staff"},
+    "edit": {"administrator", "editor"},
+    "accounts": {"administrator"},
+}
+SESSION_COOKIE = "lo_session"
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+    @classmethod
+    def of(cls, account: m.Account) -> SignedIn:
+        return cls(account.id, account.username, account.display_name, account.role)
+
+    def may(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+    @property
+    def role_name(self) -> str:
+        return ROLES[self.role]
+
+
+class AccountError(ValueError):
+    """A request to create or change an account that can't be done; the message says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def username_problem(username: str) -> str | None:
+    if not username:
+        return "Enter a username"
+    if len(username) > 120 or not set(username) <= USERNAME_CHARS:
+        return "Username must be letters, numbers, dots, dashes, underscores or @ (up to 120)"
+    return None
+
+
+def create_account(session, username: str, password: str, role: str, display_name: str = "") -> m.Account:
+    username = normalise_username(username)
+    problem = username_problem(username)
+    if problem:
+        raise AccountError("username", problem)
+    if role not in ROLES:
+        raise AccountError("role", "Choose a role")
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError("password", problem)
+    if session.execute(select(m.Account.id).where(m.Account.username == username)).first():
+        raise AccountError("username", "An account with that username already exists")
+    account = m.Account(
+        username=username, display_name=display_name.strip() or username, role=role, password_hash=hash_password(password)
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def authenticate(session, username: str, password: str) -> m.Account | None:
+    account = session.execute(select(m.Account).where(m.Account.username == normalise_username(username))).scalar_one_or_none()
+    if account is None:
+        verify_password(password, _DUMMY_HASH)  # same work whether or not the account exists
+        return None
+    if not verify_password(password, account.password_hash) or not account.active:
+        return None
+    return account
+
+
+def start_session(session, account: m.Account, hours: int) -> str:
+    """A new session for `account`; returns the cookie value (only its hash is stored)."""
+    token = new_token()
+    now = m.utcnow()
+    session.execute(delete(m.WebSession).where(m.WebSession.expires_at < now))
+    session.add(m.WebSession(id=sha256(token), account_id=account.id, created_at=now, expires_at=now + timedelta(hours=hours)))
+    account.last_sign_in_at = now
+    return token
+
+
+def end_session(session, token: str | None) -> None:
+    if token:
+        session.execute(delete(m.WebSession).where(m.WebSession.id == sha256(token)))
+
+
+def end_all_sessions(session, account_id: int) -> None:
+    session.execute(delete(m.WebSession).where(m.WebSession.account_id == account_id))
+
+
+def signed_in(session, token: str | None) -> SignedIn | None:
+    if not token:
+        return None
+    row = session.execute(
+        select(m.Account)
+        .join(m.WebSession, m.WebSession.account_id == m.Account.id)
+        .where(m.WebSession.id == sha256(token), m.WebSession.expires_at > m.utcnow(), m.Account.active.is_(True))
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return SignedIn.of(row)
+
+
+def requires(permission: str):
+    """Handler decorator: signed in (else to the sign-in page) with a role that has `permission` (else 403)."""
+
+    def decorate(handler):
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request):
+            account: SignedIn | None = request.get("account")
+            if account is None:
+                raise web.HTTPSeeOther(f"/sign-in?next={request.rel_url.path}")
+            if not account.may(permission):
+                raise web.HTTPForbidden(text="You do not have access to this page.")
+            return await handler(request)
+
+        wrapped.permission = permission
+        return wrapped
+
+    return decorate
+
+
+_DUMMY_HASH = hash_password(new_token())

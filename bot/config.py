@@ -1,0 +1,67 @@
+"""Settings for the web app, from the environment, with embedded defaults under var/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.db import PROJECT_ROOT
+
+VAR = PROJECT_ROOT / "var"
+
+
+def _read_or_create_secret(path: Path) -> str:
+    """A random secret kept in a private file, made on first use (never a default)."""
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    database_url: str | None = None
+    """Knowledge base URL; None means $LOCAL_OFFER_DATABASE_URL or the SQLite default."""
+    tracker_store_url: str | None = None
+    """Rasa's tracker store (read by the staff console); None means Rasa's own default."""
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str | None = None
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    cookie_secure: bool = True
+    session_hours: int = 8
+    widget_burst: int = 20
+    """Messages a browser may send at once before the widget's rate limit applies."""
+    widget_per_minute: int = 30
+    trust_forwarded_for: bool = False
+    """Read the client address from X-Forwarded-For (only behind a reverse proxy you run)."""
+    widget_frame_ancestors: str = "*"
+    """Which sites may embed the widget (CSP frame-ancestors); '*' for any council page."""
+    rasa_timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        token = os.environ.get("RASA_AUTH_TOKEN")
+        token_file = VAR / "rasa_api_token"
+        if not token and token_file.exists():
+            token = token_file.read_text().strip() or None
+        return cls(
+            database_url=os.environ.get("LOCAL_OFFER_DATABASE_URL") or None,
+            tracker_store_url=os.environ.get("RASA_TRACKER_STORE_URL") or None,
+            rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            rasa_token=token,
+            secret_key=os.environ.get("LOCAL_OFFER_SECRET_KEY") or _read_or_create_secret(VAR / "web_secret"),
+            cookie_secure=_flag("LOCAL_OFFER_COOKIE_SECURE", True),
+            trust_forwarded_for=_flag("LOCAL_OFFER_TRUST_FORWARDED_FOR", False),
+            widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
+        )

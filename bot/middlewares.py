@@ -1,0 +1,114 @@
+"""What every request goes through: security headers, error pages, the signed-in account and CSRF."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from bot.auth import SESSION_COOKIE, signed_in
+from bot.render import render
+from bot.security import csrf_token, csrf_valid, new_token
+
+logger = logging.getLogger(__name__)
+CSRF_COOKIE = "lo_csrf"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {ancestors}"
+)
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    response = await handler(request)
+    ancestors = request.get("frame_ancestors", "'none'")
+    response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors=ancestors))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if ancestors == "'none'":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.get("account") is not None or request.path.startswith(("/console", "/admin", "/sign-in")):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler):
+    """Refusals and failures as a page (or JSON for /api/), never a stack trace."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            return web.Response(status=error.status, headers=error.headers)
+        return _error_response(
+            request, error.status, error.text if error.text and not error.text.startswith(str(error.status)) else None
+        )
+    except Exception as error:  # noqa: BLE001 - log the kind of failure, show a kind page
+        logger.exception("request failed: %s %s (%s)", request.method, request.path, type(error).__name__)
+        return _error_response(request, 500, None)
+
+
+TITLES = {
+    400: "Sorry, something was wrong with that request",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "Sorry, that is not allowed here",
+    409: "Someone else changed this at the same time",
+    413: "That file is too big",
+    429: "Too many messages at once",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def _error_response(request: web.Request, status: int, message: str | None) -> web.Response:
+    title = TITLES.get(status, "Sorry, something went wrong")
+    if is_api(request):
+        return web.json_response({"error": message or title}, status=status)
+    return render(request, "error.html", status=status, title=title, message=message)
+
+
+@web.middleware
+async def browser_session(request: web.Request, handler):
+    """Who is signed in, the CSRF token for this browser, and the CSRF check on every form post.
+
+    /api/ routes (the widget's) are checked by their own token instead: they run inside
+    other sites' pages, where cookies can't be relied on.
+    """
+    settings = request.app["settings"]
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with request.app["kb"].sessions() as session:
+            request["account"] = signed_in(session, token)
+    browser = request.cookies.get(CSRF_COOKIE)
+    new_browser = browser is None
+    if new_browser:
+        browser = new_token()
+    request["csrf_token"] = csrf_token(settings.secret_key, browser)
+    if request.method in UNSAFE_METHODS and not is_api(request):
+        submitted = request.headers.get("X-CSRF-Token")
+        if submitted is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            submitted = (await request.post()).get(CSRF_FIELD)
+        if new_browser or not csrf_valid(settings.secret_key, browser, submitted if isinstance(submitted, str) else None):
+            raise web.HTTPForbidden(
+                text="This form has expired or was not sent from this site. Go back, reload the page and try again."
+            )
+    response = await handler(request)
+    if new_browser and not is_api(request):
+        response.set_cookie(CSRF_COOKIE, browser, httponly=True, samesite="Strict", secure=settings.cookie_secure, path="/")
+    return response
+
+
+class PrivateAccessLogger(AbstractAccessLogger):
+    """Method, path, status and time only: no client address, no query string, no message text."""
+
+    def log(self, request, response, time):
+        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)

@@ -1,0 +1,34 @@
+"""The audit trail: every change to the knowledge base or the accounts, with before and after."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from knowledge import models as m
+
+
+def changed_fields(before: dict | None, after: dict | None) -> list[str]:
+    """Names of the fields whose values differ (all of them for a create or delete)."""
+    before, after = before or {}, after or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def record_change(
+    session: Session,
+    actor: str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    before: dict | None,
+    after: dict | None,
+    summary: str = "",
+) -> m.AuditEntry:
+    """Add an audit entry in the caller's transaction, so it is written exactly when the change is."""
+    if not summary:
+        fields = changed_fields(before, after)
+        summary = f"{action.capitalize()}d {entity_type}" if action != "update" else "Changed " + ", ".join(fields)
+    entry = m.AuditEntry(
+        actor=actor, entity_type=entity_type, entity_id=str(entity_id), action=action, before=before, after=after, summary=summary
+    )
+    session.add(entry)
+    return entry
