@@ -7,6 +7,25 @@ from sqlalchemy.orm import Session
 from knowledge import models as m
 
 
+class EditConflict(Exception):
+    """Someone else changed this record since the editor opened it: nothing was saved.
+
+    `current` is the record as it is now, so the editor can see the other change.
+    """
+
+    def __init__(self, entity_type: str, entity_id: str, current: dict | None) -> None:
+        super().__init__(f"{entity_type} {entity_id} was changed by someone else")
+        self.entity_type = entity_type
+        self.entity_id = entity_id
+        self.current = current
+
+
+def check_version(entity_type: str, entity_id: str, stored_version: int | None, expected: int | None, current: dict | None):
+    """Raise EditConflict unless the stored row is still at the version the editor started from."""
+    if expected is None or stored_version != expected:
+        raise EditConflict(entity_type, entity_id, current)
+
+
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     """Names of the fields whose values differ (all of them for a create or delete)."""
     before, after = before or {}, after or {}

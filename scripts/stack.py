@@ -62,6 +62,7 @@ class LocalStack:
         if not model.exists():
             raise FileNotFoundError(f"No trained model at {model}: run scripts/train first.")
         self.work = work
+        self.api_token = api_token
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),

@@ -145,3 +145,18 @@ async def web(aiohttp_client, web_kb, web_settings):
 
     client = await aiohttp_client(create_app(web_settings, web_kb))
     return WebClient(client, web_kb)
+
+
+@pytest.fixture(scope="session")
+def assistant_stack(tmp_path_factory):
+    """The real assistant for the whole test session: Rasa server (REST channel, HTTP API with a token)
+    and action server on a seeded SQLite knowledge base (`stack.env` has its database URLs)."""
+    from knowledge.db import PROJECT_ROOT
+    from scripts.stack import LocalStack
+
+    model = PROJECT_ROOT / "models" / "local-offer.tar.gz"
+    if not model.exists():
+        pytest.fail(f"No trained model at {model}: run scripts/train (scripts/test does).")
+    stack = LocalStack(tmp_path_factory.mktemp("assistant"), model, api_token="stack-token-" + uuid.uuid4().hex[:8])
+    yield stack
+    stack.close()
