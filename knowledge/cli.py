@@ -41,6 +41,9 @@ def cmd_seed(args) -> int:
     engine = make_engine(args.database)
     migrate(engine)
     with make_session_factory(engine).begin() as session:
+        if args.if_empty and session.execute(select(m.Service.id).limit(1)).first():
+            print("The knowledge base already has services: left as it is (administrators' edits are kept).")
+            return 0
         report = load_seed(session, Path(args.dir))
     for line in report.lines():
         print(line)
@@ -153,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
     seed = sub.add_parser("seed", help="load the seed files (safe to run again)")
     seed.add_argument("--dir", default=str(SEED_DIR))
+    seed.add_argument(
+        "--if-empty", action="store_true", help="only load into an empty knowledge base (never overwrite administrators' edits)"
+    )
     seed.set_defaults(func=cmd_seed)
     for name, func, help_text in (
         ("validate", cmd_validate, "check a services file and report every problem"),

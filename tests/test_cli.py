@@ -22,6 +22,24 @@ def test_seed_twice_changes_nothing(db, capsys):
     assert "0 created, 0 updated" in out
 
 
+def test_seed_if_empty_keeps_an_administrators_edit(tmp_path, capsys):
+    from knowledge.kb import KnowledgeBase
+    from knowledge.models import Service
+
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    assert main(["--database", url, "seed", "--if-empty"]) == 0
+    assert "services:" in capsys.readouterr().out  # an empty knowledge base is loaded
+    kb = KnowledgeBase(url)
+    with kb.sessions.begin() as session:
+        service = session.query(Service).order_by(Service.id).first()
+        service.name, service_id = "Renamed by an administrator", service.id
+    assert main(["--database", url, "seed", "--if-empty"]) == 0
+    assert "left as it is" in capsys.readouterr().out
+    with kb.sessions() as session:
+        assert session.get(Service, service_id).name == "Renamed by an administrator"
+    kb.dispose()
+
+
 def test_export_validate_import_round_trip(db, tmp_path, capsys):
     for fmt in ("json", "csv"):
         path = tmp_path / f"export.{fmt}"
