@@ -7,6 +7,7 @@ on free ports bound to 127.0.0.1, and stops them on `close()`.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -90,6 +91,20 @@ class LocalStack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    def say(self, sender: str, text: str) -> list[dict]:
+        """What a parent's widget does: one message over the REST channel, the bot's replies back."""
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        request = urllib.request.Request(f"{self.url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def tracker(self, sender: str, token: str | None = "") -> dict:
+        """A conversation from the HTTP API (with this stack's token unless another, or None, is given)."""
+        token = self.api_token if token == "" else token
+        query = f"?token={token}" if token else ""
+        with urllib.request.urlopen(f"{self.url}/conversations/{sender}/tracker{query}", timeout=30) as response:
+            return json.loads(response.read())
 
     def start_actions(self) -> None:
         self.actions = subprocess.Popen(

@@ -6,7 +6,6 @@ Needs the trained model (models/local-offer.tar.gz), which `scripts/test` trains
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
 import uuid
@@ -14,35 +13,14 @@ import uuid
 import pytest
 
 from knowledge.db import PROJECT_ROOT
-from scripts.stack import LocalStack
 
-MODEL = PROJECT_ROOT / "models" / "local-offer.tar.gz"
-TOKEN = "test-token-" + uuid.uuid4().hex[:8]
 pytestmark = pytest.mark.stack
 
 
-class Stack(LocalStack):
-    """The running assistant, with the calls a parent's widget and the staff console make."""
-
-    def say(self, sender: str, text: str) -> list[dict]:
-        body = json.dumps({"sender": sender, "message": text}).encode()
-        request = urllib.request.Request(f"{self.url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
-
-    def tracker(self, sender: str, token: str | None = TOKEN) -> dict:
-        query = f"?token={token}" if token else ""
-        with urllib.request.urlopen(f"{self.url}/conversations/{sender}/tracker{query}", timeout=30) as response:
-            return json.loads(response.read())
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"No trained model at {MODEL}: run scripts/train (scripts/test does).")
-    running = Stack(tmp_path_factory.mktemp("stack"), MODEL, api_token=TOKEN)
-    yield running
-    running.close()
+def stack(assistant_stack):
+    """The session's running assistant (tests/conftest.py), shared with the web and browser tests."""
+    return assistant_stack
 
 
 def texts(replies: list[dict]) -> str:
