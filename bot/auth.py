@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot.security import hash_password, new_token, password_problem, sha256, verify_password
 from knowledge import models as m
@@ -101,7 +101,8 @@ def start_session(session, account: m.Account, hours: int) -> str:
     now = m.utcnow()
     session.execute(delete(m.WebSession).where(m.WebSession.expires_at < now))
     session.add(m.WebSession(id=sha256(token), account_id=account.id, created_at=now, expires_at=now + timedelta(hours=hours)))
-    account.last_sign_in_at = now
+    # A plain UPDATE: signing in is not an edit, so it must not move the version an administrator's form holds.
+    session.execute(update(m.Account).where(m.Account.id == account.id).values(last_sign_in_at=now))
     return token
 
 
