@@ -33,6 +33,12 @@ async def start_page(request: web.Request) -> web.Response:
     return render(request, "public/start.html", title="Find SEND support")
 
 
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.Response:
+    """No icon: an empty answer browsers cache, rather than a 404 on every page."""
+    return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
 @routes.get("/privacy")
 async def privacy(request: web.Request) -> web.Response:
     return render(request, "public/privacy.html", title="Privacy")

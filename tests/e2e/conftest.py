@@ -69,8 +69,10 @@ def web_server(assistant_stack, tmp_path_factory):
     stop(server.process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Per module: while Playwright's sync API runs it holds an event loop, which pytest-asyncio's
+    tests elsewhere in the session can't share, so it is stopped when its module is done."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
@@ -99,25 +101,29 @@ def sign_in(page, base_url: str, username: str) -> None:
     assert "/sign-in" not in page.url, page.content()[:2000]
 
 
+def run_axe(page) -> list[dict]:
+    """Serious and critical axe-core violations on the page as it is now (its context must bypass the CSP)."""
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def axe_violations(browser, url: str, *, signed_in_as: str | None = None, viewport=None) -> list[dict]:
     """Serious and critical axe-core violations on `url` (axe is injected, so this context bypasses the CSP)."""
     context = browser.new_context(bypass_csp=True, viewport=viewport or {"width": 1280, "height": 900})
     page = context.new_page()
     try:
         if signed_in_as:
-            base = url.split("/", 3)
-            sign_in(page, "/".join(base[:3]), signed_in_as)
+            sign_in(page, "/".join(url.split("/", 3)[:3]), signed_in_as)
         page.goto(url)
         page.wait_for_load_state("networkidle")
-        page.add_script_tag(path=str(AXE))
-        results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        return run_axe(page)
     finally:
         context.close()
-    return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def screenshot(page, name: str) -> Path:

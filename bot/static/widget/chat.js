@@ -51,6 +51,7 @@
     ". If a child is in danger, call 999.";
 
   var sending = false;
+  var waiting = []; // messages typed while an answer was on its way, sent in order after it
   var typingTimer = null;
   var state = load();
 
@@ -557,8 +558,11 @@
 
   function send(text, shown) {
     if (sending) {
-      setStatus("Please wait for the answer to your last message.");
-      return false;
+      if (shown) {
+        scrollTo(addMessage({ role: "user", text: shown }));
+      }
+      waiting.push(text);
+      return true;
     }
     showError("");
     dropQuickReplies();
@@ -602,6 +606,9 @@
         window.clearTimeout(typingTimer);
         sending = false;
         setStatus("");
+        if (waiting.length && conversation === state.id) {
+          send(waiting.shift(), null);
+        }
       });
     return true;
   }
@@ -620,6 +627,7 @@
       window.clearTimeout(typingTimer);
       sending = false;
     }
+    waiting = [];
     state = fresh(true);
     save();
     log.textContent = "";
