@@ -1,10 +1,596 @@
-"""Placeholder: filled in by the admin_data work."""
+"""Editors' pages for the rest of the directory: signposts, need synonyms, places and postcodes,
+the "needs review" list, and importing and exporting the knowledge base from the browser.
+
+Handlers are thin: the rules live in knowledge.directory_editing, which validates, audits and
+writes in the transaction the handler opens.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from aiohttp import web
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.auth import requires
+from bot.render import redirect, render
+from knowledge import directory_editing as de
+from knowledge import models as m
+from knowledge.audit import EditConflict
+from knowledge.formats import FORMATS, FileFormatError
+from knowledge.importer import ImportRejected
+from knowledge.vocabulary import SIGNPOST_KINDS, SIGNPOST_SCOPES
 
 routes = web.RouteTableDef()
+
+DONE = {
+    "signpost-added": "Signpost added. The assistant suggests it from its next answer.",
+    "signpost-saved": "Signpost saved. The assistant uses the change from its next answer.",
+    "signpost-removed": "Signpost removed. The assistant no longer suggests it.",
+    "synonym-added": "Word added. The assistant understands it from its next message, without retraining.",
+    "synonym-removed": "Word removed.",
+    "place-added": "Place added. The assistant recognises it from its next message.",
+    "place-saved": "Place saved.",
+    "place-removed": "Place removed.",
+    "postcode-saved": "Postcode district saved.",
+    "postcode-removed": "Postcode district removed.",
+    "reviewed": "Marked as reviewed today.",
+}
+
+
+def _actor(request: web.Request) -> str:
+    return request["account"].username
+
+
+def _done(request: web.Request) -> str | None:
+    return DONE.get(request.query.get("done", ""))
+
+
+def _kb(request: web.Request):
+    return request.app["kb"]
+
+
+# --- Signposts ----------------------------------------------------------------------------------
+
+
+def _signpost_choices(session) -> dict:
+    return {
+        "kinds": [(k, de.SIGNPOST_KIND_NAMES.get(k, k)) for k in SIGNPOST_KINDS],
+        "scopes": [(s, de.SIGNPOST_SCOPE_NAMES.get(s, s)) for s in SIGNPOST_SCOPES],
+        "authorities": de.authority_choices(session),
+        "need_options": de.need_choices(session),
+    }
+
+
+def _form_values(form) -> dict:
+    """What the editor typed, to show the form again."""
+    values = {name: str(form.get(name, "")) for name in de.SIGNPOST_FIELDS if name != "needs"}
+    values["id"] = str(form.get("id", ""))
+    values["needs"] = [str(v) for v in form.getall("needs", [])]
+    values["is_sample"] = str(form.get("is_sample", "")) == "yes"
+    return values
+
+
+def _record_values(record: dict) -> dict:
+    values = {k: ("" if v is None else v) for k, v in record.items()}
+    for name in ("minimum_age", "maximum_age"):
+        if record[name] is not None:
+            values[name] = f"{record[name]:g}"
+    return values
+
+
+@routes.get("/admin/signposts")
+@requires("edit")
+async def signposts_list(request: web.Request) -> web.Response:
+    kind, scope = request.query.get("kind", ""), request.query.get("scope", "")
+    if kind and kind not in SIGNPOST_KINDS:
+        raise web.HTTPBadRequest(text=f"There is no kind of signpost called {kind}.")
+    if scope and scope not in SIGNPOST_SCOPES:
+        raise web.HTTPBadRequest(text=f"There is no scope called {scope}: use local or national.")
+    with _kb(request).sessions() as session:
+        signposts = [de.signpost_to_record(sp) for sp in de.list_signposts(session, kind or None, scope or None)]
+        choices = _signpost_choices(session)
+    return render(
+        request,
+        "admin/signposts_list.html",
+        title="Signposts",
+        signposts=signposts,
+        kind=kind,
+        scope=scope,
+        authority_names=dict(choices["authorities"]),
+        need_names=dict(choices["need_options"]),
+        kind_names=de.SIGNPOST_KIND_NAMES,
+        done=_done(request),
+        **choices,
+    )
+
+
+@routes.get("/admin/signposts/new")
+@requires("edit")
+async def signpost_new(request: web.Request) -> web.Response:
+    values = {name: "" for name in de.SIGNPOST_FIELDS}
+    values.update(id="", needs=[], is_sample=False, scope="national")
+    with _kb(request).sessions() as session:
+        choices = _signpost_choices(session)
+    return render(
+        request,
+        "admin/signposts_form.html",
+        title="Add a signpost",
+        values=values,
+        errors={},
+        signpost_id=None,
+        version=None,
+        conflict=None,
+        **choices,
+    )
+
+
+@routes.post("/admin/signposts/new")
+@requires("edit")
+async def signpost_create(request: web.Request) -> web.Response:
+    form = await request.post()
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.create_signpost(session, _actor(request), form)
+        except de.ValidationFailed as failed:
+            choices = _signpost_choices(session)
+            return render(
+                request,
+                "admin/signposts_form.html",
+                status=400,
+                title="Add a signpost",
+                values=_form_values(form),
+                errors=failed.errors,
+                signpost_id=None,
+                version=None,
+                conflict=None,
+                **choices,
+            )
+    return redirect("/admin/signposts?done=signpost-added")
+
+
+@routes.get("/admin/signposts/{id}/edit")
+@requires("edit")
+async def signpost_edit(request: web.Request) -> web.Response:
+    with _kb(request).sessions() as session:
+        try:
+            record = de.signpost_to_record(de.get_signpost(session, request.match_info["id"]))
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+        choices = _signpost_choices(session)
+    return render(
+        request,
+        "admin/signposts_form.html",
+        title=f"Change {record['name']}",
+        values=_record_values(record),
+        errors={},
+        signpost_id=record["id"],
+        version=record["version"],
+        conflict=None,
+        **choices,
+    )
+
+
+def _conflict_page(request, form, signpost_id: str, current: dict | None) -> web.Response:
+    """Nothing was saved: the editor's values (or, for a removal, what it says now) with the current version."""
+    if current is None:
+        raise web.HTTPNotFound(text="This signpost has been removed by someone else.")
+    with _kb(request).sessions() as session:
+        choices = _signpost_choices(session)
+    return render(
+        request,
+        "admin/signposts_form.html",
+        status=409,
+        title=f"Change {current['name']}",
+        values=_form_values(form) if "name" in form else _record_values(current),
+        errors={},
+        signpost_id=signpost_id,
+        version=current["version"],
+        conflict=_record_values(current),
+        **choices,
+    )
+
+
+def _current_signpost(request, signpost_id: str) -> dict | None:
+    with _kb(request).sessions() as session:
+        signpost = session.get(m.Signpost, signpost_id)
+        return de.signpost_to_record(signpost) if signpost else None
+
+
+@routes.post("/admin/signposts/{id}/edit")
+@requires("edit")
+async def signpost_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    signpost_id = request.match_info["id"]
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.update_signpost(session, _actor(request), signpost_id, form, form.get("version"))
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+        except EditConflict as conflict:
+            return _conflict_page(request, form, signpost_id, conflict.current)
+        except StaleDataError:
+            return _conflict_page(request, form, signpost_id, _current_signpost(request, signpost_id))
+        except de.ValidationFailed as failed:
+            choices = _signpost_choices(session)
+            return render(
+                request,
+                "admin/signposts_form.html",
+                status=400,
+                title="Change a signpost",
+                values=_form_values(form),
+                errors=failed.errors,
+                signpost_id=signpost_id,
+                version=form.get("version"),
+                conflict=None,
+                **choices,
+            )
+    return redirect("/admin/signposts?done=signpost-saved")
+
+
+@routes.post("/admin/signposts/{id}/delete")
+@requires("edit")
+async def signpost_delete(request: web.Request) -> web.Response:
+    form = await request.post()
+    signpost_id = request.match_info["id"]
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.delete_signpost(session, _actor(request), signpost_id, form.get("version"))
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+        except (EditConflict, StaleDataError) as conflict:
+            current = conflict.current if isinstance(conflict, EditConflict) else _current_signpost(request, signpost_id)
+            return _conflict_page(request, form, signpost_id, current)
+    return redirect("/admin/signposts?done=signpost-removed")
+
+
+# --- Need synonyms ------------------------------------------------------------------------------
+
+
+def _needs_page(request, status=200, errors_for: str | None = None, errors: dict | None = None, phrase: str = "", kind: str = ""):
+    with _kb(request).sessions() as session:
+        needs = de.needs_with_synonyms(session)
+        return render(
+            request,
+            "admin/needs_list.html",
+            status=status,
+            title="Needs and the words families use",
+            needs=needs,
+            kinds=list(de.SYNONYM_KINDS.items()),
+            kind_names=de.SYNONYM_KINDS,
+            errors_for=errors_for,
+            errors=errors or {},
+            phrase=phrase,
+            kind=kind,
+            done=_done(request),
+        )
+
+
+@routes.get("/admin/needs")
+@requires("edit")
+async def needs_list(request: web.Request) -> web.Response:
+    return _needs_page(request)
+
+
+@routes.post("/admin/needs/{code}/synonyms")
+@requires("edit")
+async def synonym_add(request: web.Request) -> web.Response:
+    form = await request.post()
+    code = request.match_info["code"]
+    phrase, kind = str(form.get("phrase", "")), str(form.get("kind", "synonym"))
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.add_synonym(session, _actor(request), code, phrase, kind)
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+        except de.ValidationFailed as failed:
+            errors = {f"{code}-{name}": message for name, message in failed.errors.items()}
+            return _needs_page(request, 400, code, errors, phrase, kind)
+    return redirect(f"/admin/needs?done=synonym-added#need-{code}")
+
+
+@routes.post("/admin/needs/{code}/synonyms/{id}/remove")
+@requires("edit")
+async def synonym_remove(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.remove_synonym(session, _actor(request), code, request.match_info["id"])
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+    return redirect(f"/admin/needs?done=synonym-removed#need-{code}")
+
+
+# --- Places and postcode districts --------------------------------------------------------------
+
+
+def _place_choices(session) -> dict:
+    return {
+        "kinds": list(de.PLACE_KINDS.items()),
+        "districts": de.district_choices(session),
+        "authorities": de.authority_choices(session),
+    }
+
+
+def _places_page(request, status=200, errors: dict | None = None, postcode: dict | None = None):
+    query = request.query.get("q", "").strip()
+    with _kb(request).sessions() as session:
+        groups = de.places_by_area(session, query)
+        choices = _place_choices(session)
+        return render(
+            request,
+            "admin/places_list.html",
+            status=status,
+            title="Places and postcodes",
+            groups=groups,
+            q=query,
+            errors=errors or {},
+            postcode=postcode or {"outward_code": "", "district_gss": "", "authority_gss": "", "note": ""},
+            place_count=sum(len(g.places) for g in groups),
+            postcode_count=sum(len(g.postcodes) for g in groups),
+            done=_done(request),
+            **choices,
+        )
+
+
+@routes.get("/admin/places")
+@requires("edit")
+async def places_list(request: web.Request) -> web.Response:
+    return _places_page(request)
+
+
+def _place_values(form) -> dict:
+    return {name: str(form.get(name, "")) for name in ("name", "kind", "district_gss", "authority_gss", "aliases")}
+
+
+@routes.get("/admin/places/new")
+@requires("edit")
+async def place_new(request: web.Request) -> web.Response:
+    values = {"name": "", "kind": "village", "district_gss": "", "authority_gss": "", "aliases": ""}
+    with _kb(request).sessions() as session:
+        choices = _place_choices(session)
+    return render(request, "admin/places_form.html", title="Add a place", values=values, errors={}, place_id=None, **choices)
+
+
+@routes.post("/admin/places/new")
+@requires("edit")
+async def place_create(request: web.Request) -> web.Response:
+    form = await request.post()
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.create_place(session, _actor(request), form)
+        except de.ValidationFailed as failed:
+            choices = _place_choices(session)
+            return render(
+                request,
+                "admin/places_form.html",
+                status=400,
+                title="Add a place",
+                values=_place_values(form),
+                errors=failed.errors,
+                place_id=None,
+                **choices,
+            )
+    return redirect(f"/admin/places?done=place-added&q={_quote(str(form.get('name', '')))}")
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(" ".join(text.split()))
+
+
+@routes.get("/admin/places/{id}/edit")
+@requires("edit")
+async def place_edit(request: web.Request) -> web.Response:
+    with _kb(request).sessions() as session:
+        try:
+            record = de.place_to_record(de.get_place(session, request.match_info["id"]))
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+        choices = _place_choices(session)
+    values = {**{k: v or "" for k, v in record.items()}, "aliases": "\n".join(record["aliases"])}
+    return render(
+        request,
+        "admin/places_form.html",
+        title=f"Change {record['name']}",
+        values=values,
+        errors={},
+        place_id=record["id"],
+        **choices,
+    )
+
+
+@routes.post("/admin/places/{id}/edit")
+@requires("edit")
+async def place_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                place = de.update_place(session, _actor(request), request.match_info["id"], form)
+                name = place.name
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+        except de.ValidationFailed as failed:
+            choices = _place_choices(session)
+            return render(
+                request,
+                "admin/places_form.html",
+                status=400,
+                title="Change a place",
+                values=_place_values(form),
+                errors=failed.errors,
+                place_id=request.match_info["id"],
+                **choices,
+            )
+    return redirect(f"/admin/places?done=place-saved&q={_quote(name)}")
+
+
+@routes.post("/admin/places/{id}/remove")
+@requires("edit")
+async def place_remove(request: web.Request) -> web.Response:
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.delete_place(session, _actor(request), request.match_info["id"])
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+    return redirect("/admin/places?done=place-removed")
+
+
+@routes.post("/admin/postcodes")
+@requires("edit")
+async def postcode_set(request: web.Request) -> web.Response:
+    form = await request.post()
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                row, _created = de.set_postcode(session, _actor(request), form)
+                code = row.outward_code
+        except de.ValidationFailed as failed:
+            values = {name: str(form.get(name, "")) for name in ("outward_code", "district_gss", "authority_gss", "note")}
+            return _places_page(request, 400, failed.errors, values)
+    return redirect(f"/admin/places?done=postcode-saved&q={code}")
+
+
+@routes.post("/admin/postcodes/{code}/remove")
+@requires("edit")
+async def postcode_remove(request: web.Request) -> web.Response:
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.delete_postcode(session, _actor(request), request.match_info["code"])
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+    return redirect("/admin/places?done=postcode-removed")
+
+
+# --- Services due for review --------------------------------------------------------------------
+
+
+@routes.get("/admin/review")
+@requires("edit")
+async def review_list(request: web.Request) -> web.Response:
+    with _kb(request).sessions() as session:
+        due = de.services_due_review(session, date.today())
+    return render(request, "admin/review.html", title="Services due for review", due=due, done=_done(request), today=date.today())
+
+
+@routes.post("/admin/review/{service_id}/reviewed")
+@requires("edit")
+async def review_done(request: web.Request) -> web.Response:
+    form = await request.post()
+    service_id = request.match_info["service_id"]
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.mark_reviewed(session, _actor(request), service_id, form.get("version"), date.today())
+        except de.NotFound as missing:
+            raise web.HTTPNotFound(text=str(missing)) from None
+        except (EditConflict, StaleDataError):
+            service = session.get(m.Service, service_id)
+            return render(
+                request,
+                "admin/review_conflict.html",
+                status=409,
+                title="Someone else changed this service",
+                service_id=service_id,
+                service_name=service.name if service else service_id,
+            )
+    return redirect("/admin/review?done=reviewed")
+
+
+# --- Import and export --------------------------------------------------------------------------
+
+
+def _import_page(request, status=200, **context) -> web.Response:
+    page = {
+        "errors": {},
+        "check": None,
+        "report": None,
+        "rejected": None,
+        "filename": "",
+        "fmt": "",
+        "formats": [("json", "JSON"), ("yaml", "YAML"), ("csv", "CSV")],
+    }
+    page.update(context)
+    return render(request, "admin/import.html", status=status, title="Import services", **page)
+
+
+@routes.get("/admin/import")
+@requires("edit")
+async def import_form(request: web.Request) -> web.Response:
+    return _import_page(request)
+
+
+@routes.post("/admin/import")
+@requires("edit")
+async def import_upload(request: web.Request) -> web.Response:
+    form = await request.post()
+    action = str(form.get("action", ""))
+    chosen = str(form.get("format", "")) or None
+    upload = form.get("file")
+    if action not in ("check", "import"):
+        return _import_page(
+            request, 400, errors={"file": "Choose \u201cCheck the file\u201d or \u201cImport\u201d"}, fmt=chosen or ""
+        )
+    if not isinstance(upload, web.FileField) or not upload.filename:
+        return _import_page(request, 400, errors={"file": "Choose a file to upload"}, fmt=chosen or "")
+    filename = upload.filename
+    try:
+        dataset = de.read_upload(filename, upload.file.read(), chosen)
+    except FileFormatError as error:
+        return _import_page(request, 400, errors={"file": f"{filename}: {error}"}, filename=filename, fmt=chosen or "")
+    today = date.today()
+    if action == "check":
+        with _kb(request).sessions() as session:
+            check = de.check_file(session, dataset, today)
+            session.rollback()
+        return _import_page(request, check=check, filename=filename, fmt=chosen or "")
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                report = de.import_file(session, _actor(request), filename, dataset, today)
+        except ImportRejected as rejected:
+            problems = sorted(rejected.problems, key=lambda p: (p.severity != "error", p.row or 0))
+            return _import_page(
+                request,
+                400,
+                rejected=problems,
+                filename=filename,
+                fmt=chosen or "",
+                errors={
+                    "file": f"{filename} has {len([p for p in problems if p.severity == 'error'])} "
+                    "problem(s) to fix: nothing was imported"
+                },
+            )
+    return _import_page(request, report=report, filename=filename, fmt=chosen or "")
+
+
+@routes.get("/admin/export")
+@requires("edit")
+async def export(request: web.Request) -> web.Response:
+    fmt = request.query.get("format")
+    if fmt is None:
+        return render(request, "admin/export.html", title="Export the knowledge base", formats=FORMATS)
+    if fmt not in FORMATS:
+        raise web.HTTPBadRequest(text="Choose the format json, yaml or csv.")
+    with _kb(request).sessions() as session:
+        text, _count = de.export_text(session, fmt)
+    filename = f"local-offer-{date.today().isoformat()}.{fmt}"
+    return web.Response(
+        text=text,
+        content_type=de.EXPORT_TYPES[fmt],
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def setup(app: web.Application) -> None:

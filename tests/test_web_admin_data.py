@@ -1,0 +1,517 @@
+"""Editors' pages for signposts, need words, places and postcodes, reviews, import and export (bot/views/admin_data.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date, timedelta
+
+import aiohttp
+import pytest
+import yaml
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from knowledge import models as m
+
+SENDIASS = "sp-hampshire-sendiass"
+HAVANT = "E07000090"
+WINCHESTER = "E07000094"
+
+GET_PAGES = [
+    "/admin/signposts",
+    "/admin/signposts/new",
+    f"/admin/signposts/{SENDIASS}/edit",
+    "/admin/needs",
+    "/admin/places",
+    "/admin/places/new",
+    "/admin/places/1/edit",
+    "/admin/review",
+    "/admin/import",
+    "/admin/export",
+    "/admin/export?format=json",
+]
+POST_ROUTES = [
+    "/admin/signposts/new",
+    f"/admin/signposts/{SENDIASS}/edit",
+    f"/admin/signposts/{SENDIASS}/delete",
+    "/admin/needs/hearing/synonyms",
+    "/admin/needs/hearing/synonyms/1/remove",
+    "/admin/places/new",
+    "/admin/places/1/edit",
+    "/admin/places/1/remove",
+    "/admin/postcodes",
+    "/admin/postcodes/PO9/remove",
+    "/admin/review/any-service/reviewed",
+    "/admin/import",
+]
+
+
+def count(kb, model) -> int:
+    with kb.sessions() as s:
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def audits(kb, entity_type: str) -> list[m.AuditEntry]:
+    with kb.sessions() as s:
+        query = select(m.AuditEntry).where(m.AuditEntry.entity_type == entity_type).order_by(m.AuditEntry.id)
+        return list(s.execute(query).scalars())
+
+
+def version_on(page: str) -> str:
+    return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+
+def signpost_form(**changes) -> dict:
+    form = {
+        "name": "Fareham dads group",
+        "kind": "charity",
+        "scope": "local",
+        "authority_gss": "E10000014",
+        "minimum_age": "0",
+        "maximum_age": "18",
+        "description": "Dads of disabled children meeting up.",
+        "website": "https://fareham-dads.example",
+        "phone": "01632 960998",
+        "email": "",
+        "how_to_access": "",
+        "opening_hours": "",
+    }
+    form.update(changes)
+    return form
+
+
+async def upload(web, content: str | bytes, filename: str, action: str, fmt: str = ""):
+    token = await web.csrf()
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", token)
+    data.add_field("action", action)
+    data.add_field("format", fmt)
+    data.add_field("file", content.encode("utf-8") if isinstance(content, str) else content, filename=filename)
+    return await web.post("/admin/import", data=data, allow_redirects=False)
+
+
+async def export(web, fmt: str) -> str:
+    response = await web.get(f"/admin/export?format={fmt}")
+    assert response.status == 200
+    assert (
+        response.headers["Content-Disposition"].startswith("attachment;")
+        and f'.{fmt}"' in response.headers["Content-Disposition"]
+    )
+    return await response.text()
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", GET_PAGES)
+async def test_pages_need_signing_in_and_the_edit_permission(web, path):
+    response = await web.get(path, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"].startswith("/sign-in?next=/admin/")
+    await web.sign_in("staff")
+    response = await web.get(path, allow_redirects=False)
+    assert response.status == 403
+
+
+@pytest.mark.parametrize("path", GET_PAGES)
+async def test_editors_and_administrators_see_every_page(web, path):
+    await web.sign_in("editor")
+    assert (await web.get(path)).status == 200
+    await web.sign_in("administrator")
+    assert (await web.get(path)).status == 200
+
+
+@pytest.mark.parametrize("path", POST_ROUTES)
+async def test_posts_need_signing_in_the_edit_permission_and_a_csrf_token(web, path):
+    signposts, synonyms, places = count(web.kb, m.Signpost), count(web.kb, m.NeedSynonym), count(web.kb, m.Place)
+    response = await web.submit(path, {"phrase": "x"})
+    assert response.status == 303 and response.headers["Location"].startswith("/sign-in")
+    await web.sign_in("staff")
+    assert (await web.submit(path, {"phrase": "x"})).status == 403
+    await web.sign_in("editor", "editor-two")
+    response = await web.post(path, data={"csrf_token": "forged", "phrase": "x"}, allow_redirects=False)
+    assert response.status == 403 and "expired" in await response.text()
+    assert (count(web.kb, m.Signpost), count(web.kb, m.NeedSynonym), count(web.kb, m.Place)) == (signposts, synonyms, places)
+    with web.kb.sessions() as s:
+        assert s.execute(select(func.count()).select_from(m.AuditEntry)).scalar_one() == 0
+
+
+async def test_unknown_records_are_404(web):
+    await web.sign_in("editor")
+    assert (await web.get("/admin/signposts/no-such/edit")).status == 404
+    assert (await web.get("/admin/places/999999/edit")).status == 404
+    assert (await web.get("/admin/places/abc/edit")).status == 404
+    assert (await web.submit("/admin/needs/telepathy/synonyms", {"phrase": "mind reading"})).status == 404
+    assert (await web.submit("/admin/needs/hearing/synonyms/999999/remove", {})).status == 404
+    assert (await web.submit("/admin/postcodes/ZZ99/remove", {})).status == 404
+    assert (await web.submit("/admin/review/no-such-service/reviewed", {"version": "1"})).status == 404
+    response = await web.submit("/admin/signposts/no-such/delete", {"version": "1"})
+    assert response.status == 404
+
+
+# --- signposts ---------------------------------------------------------------------------------
+
+
+def listed(signpost: m.Signpost, page: str) -> bool:
+    return f'/admin/signposts/{signpost.id}/edit">{escape(signpost.name)}</a>' in page
+
+
+async def test_signposts_list_filters_by_kind_and_scope(web):
+    await web.sign_in("editor")
+    page = await (await web.get("/admin/signposts")).text()
+    with web.kb.sessions() as s:
+        everything = list(s.execute(select(m.Signpost)).scalars())
+    assert all(listed(sp, page) for sp in everything)
+    page = await (await web.get("/admin/signposts?kind=sendias")).text()
+    for sp in everything:
+        assert listed(sp, page) == (sp.kind == "sendias"), sp.name
+    page = await (await web.get("/admin/signposts?scope=national")).text()
+    for sp in everything:
+        assert listed(sp, page) == (sp.scope == "national"), sp.name
+    response = await web.get("/admin/signposts?kind=pub")
+    assert response.status == 400 and "no kind of signpost called pub" in await response.text()
+    assert (await web.get("/admin/signposts?scope=galactic")).status == 400
+
+
+async def test_adding_a_signpost_and_the_assistant_suggests_it(web):
+    await web.sign_in("editor")
+    response = await web.submit("/admin/signposts/new", [*signpost_form().items(), ("needs", "adhd"), ("needs", "autism")])
+    assert response.status == 303 and response.headers["Location"] == "/admin/signposts?done=signpost-added"
+    assert "Signpost added" in await (await web.get(response.headers["Location"])).text()
+    entry = next(sp for sp in web.kb.catalogue().signposts if sp.name == "Fareham dads group")
+    assert entry.needs == {"adhd", "autism"} and entry.maximum_age == 18 and not entry.is_sample
+    (audit,) = audits(web.kb, "signpost")
+    assert audit.actor == "editor-user" and audit.action == "create" and audit.after["phone"] == "01632 960998"
+
+
+async def test_an_invalid_signpost_is_400_with_every_message_and_the_values_kept(web):
+    await web.sign_in("editor")
+    before = count(web.kb, m.Signpost)
+    form = signpost_form(name="Kept name", minimum_age="12", maximum_age="5", website="fareham.example", kind="pub")
+    response = await web.submit("/admin/signposts/new", [*form.items(), ("needs", "wizardry")])
+    assert response.status == 400
+    page = await response.text()
+    assert "There is a problem" in page
+    for message in ("must not be below the minimum age", "starting with https://", "Choose what kind of help", "wizardry"):
+        assert message in page
+    assert 'value="Kept name"' in page
+    assert count(web.kb, m.Signpost) == before and audits(web.kb, "signpost") == []
+
+
+async def test_editing_a_signpost_and_a_stale_edit_is_a_409_that_saves_nothing(web):
+    await web.sign_in("editor")
+    page = await (await web.get(f"/admin/signposts/{SENDIASS}/edit")).text()
+    version = version_on(page)
+    assert "Hampshire SENDIAS service (sample)" in page
+    form = signpost_form(name="Hampshire SENDIASS (sample)", kind="sendias", phone="01632 960901", version=version)
+    response = await web.submit(f"/admin/signposts/{SENDIASS}/edit", form)
+    assert response.status == 303
+    assert next(sp for sp in web.kb.catalogue().signposts if sp.id == SENDIASS).name == "Hampshire SENDIASS (sample)"
+    # the other editor still has the page open at the old version
+    stale = {**form, "name": "Someone else's name"}
+    response = await web.submit(f"/admin/signposts/{SENDIASS}/edit", stale)
+    assert response.status == 409
+    page = await response.text()
+    assert "Someone else changed this signpost" in page and "Nothing was saved" in page
+    assert "Hampshire SENDIASS (sample)" in page  # what it says now
+    assert version_on(page) == str(int(version) + 1)  # saving again replaces it knowingly
+    assert next(sp for sp in web.kb.catalogue().signposts if sp.id == SENDIASS).name == "Hampshire SENDIASS (sample)"
+    assert len(audits(web.kb, "signpost")) == 1
+    response = await web.submit(f"/admin/signposts/{SENDIASS}/edit", {**form, "version": "x"})
+    assert response.status == 409
+    response = await web.submit(f"/admin/signposts/{SENDIASS}/edit", {**form, "version": version_on(page), "phone": "phone me"})
+    assert response.status == 400 and "Enter a phone number" in await response.text()
+
+
+async def test_removing_a_signpost(web):
+    await web.sign_in("editor")
+    version = version_on(await (await web.get(f"/admin/signposts/{SENDIASS}/edit")).text())
+    response = await web.submit(f"/admin/signposts/{SENDIASS}/delete", {"version": str(int(version) + 5)})
+    assert response.status == 409
+    page = await response.text()
+    assert "Nothing was saved" in page and 'value="Hampshire SENDIAS service (sample)"' in page and version_on(page) == version
+    assert any(sp.id == SENDIASS for sp in web.kb.catalogue().signposts)
+    response = await web.submit(f"/admin/signposts/{SENDIASS}/delete", {"version": version})
+    assert response.status == 303
+    assert not any(sp.id == SENDIASS for sp in web.kb.catalogue().signposts)
+    (audit,) = audits(web.kb, "signpost")
+    assert audit.action == "delete" and audit.before["id"] == SENDIASS
+
+
+async def test_html_typed_into_a_field_is_shown_escaped(web):
+    await web.sign_in("editor")
+    name = '<script>alert("x")</script> group'
+    response = await web.submit("/admin/signposts/new", signpost_form(name=name, description="<b>bold</b> claims"))
+    assert response.status == 303
+    page = await (await web.get("/admin/signposts")).text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; group" in page
+    signpost_id = next(sp.id for sp in web.kb.catalogue().signposts if sp.name == name)
+    page = await (await web.get(f"/admin/signposts/{signpost_id}/edit")).text()
+    assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt; claims" in page
+    response = await web.submit("/admin/needs/hearing/synonyms", {"phrase": "<i>ear</i> thing", "kind": "synonym"})
+    assert response.status == 303
+    page = await (await web.get("/admin/needs")).text()
+    assert "<i>ear</i>" not in page and "&lt;i&gt;ear&lt;/i&gt; thing" in page
+
+
+# --- need words --------------------------------------------------------------------------------
+
+
+async def test_needs_page_lists_each_need_with_its_words(web):
+    await web.sign_in("editor")
+    page = await (await web.get("/admin/needs")).text()
+    with web.kb.sessions() as s:
+        terms = list(s.execute(select(m.TaxonomyTerm).where(m.TaxonomyTerm.taxonomy == m.NEEDS_TAXONOMY)).scalars())
+        for term in terms:
+            assert f'id="need-{term.code}"' in page
+            for synonym in term.synonyms:
+                assert f"/admin/needs/{term.code}/synonyms/{synonym.id}/remove" in page
+    assert "glue ear" in page and "Emotional wellbeing and mental health" in page
+
+
+async def test_adding_and_removing_a_word_for_a_need(web):
+    await web.sign_in("editor")
+    assert web.kb.catalogue().vocabulary.codes_in_text("he gets the flibbertigrumps") == []
+    response = await web.submit("/admin/needs/semh/synonyms", {"phrase": "  The FLIBBERTIGRUMPS ", "kind": "description"})
+    assert response.status == 303 and response.headers["Location"] == "/admin/needs?done=synonym-added#need-semh"
+    assert web.kb.catalogue().vocabulary.codes_in_text("he gets the flibbertigrumps") == ["semh"]
+    with web.kb.sessions() as s:
+        synonym = s.execute(select(m.NeedSynonym).where(m.NeedSynonym.phrase == "the flibbertigrumps")).scalar_one()
+        assert synonym.kind == "description" and synonym.term.code == "semh"
+    response = await web.submit(f"/admin/needs/semh/synonyms/{synonym.id}/remove", {})
+    assert response.status == 303
+    assert web.kb.catalogue().vocabulary.codes_in_text("he gets the flibbertigrumps") == []
+    assert [a.action for a in audits(web.kb, "need_synonym")] == ["create", "delete"]
+
+
+async def test_a_word_another_need_has_is_refused_saying_which(web):
+    await web.sign_in("editor")
+    before = count(web.kb, m.NeedSynonym)
+    response = await web.submit("/admin/needs/adhd/synonyms", {"phrase": "Glue Ear", "kind": "synonym"})
+    assert response.status == 400
+    page = await response.text()
+    assert "already a word for the need" in page and "deafness or hearing loss" in page
+    assert 'value="Glue Ear"' in page
+    response = await web.submit("/admin/needs/adhd/synonyms", {"phrase": "", "kind": "synonym"})
+    assert response.status == 400 and "Enter a word or phrase" in await response.text()
+    assert count(web.kb, m.NeedSynonym) == before
+
+
+# --- places and postcodes ----------------------------------------------------------------------
+
+
+async def test_places_page_lists_places_and_postcodes_by_district_and_searches(web):
+    await web.sign_in("editor")
+    page = await (await web.get("/admin/places")).text()
+    assert "Havant" in page and "Emsworth" in page and "/admin/postcodes/PO9/remove" in page and "Outside our area" in page
+    page = await (await web.get("/admin/places?q=emsworth")).text()
+    assert "Emsworth" in page and "Basingstoke</a>" not in page and "1 place and 0 postcode districts" in page
+    page = await (await web.get("/admin/places?q=PO9")).text()
+    assert "/admin/postcodes/PO9/remove" in page and "/admin/postcodes/PO10/remove" not in page and "Emsworth" not in page
+
+
+async def test_adding_changing_and_removing_a_village(web):
+    await web.sign_in("editor")
+    form = {
+        "name": "Nether Wallop Parva",
+        "kind": "village",
+        "district_gss": WINCHESTER,
+        "authority_gss": "",
+        "aliases": "Wallop Parva",
+    }
+    response = await web.submit("/admin/places/new", form)
+    assert response.status == 303
+    resolved = web.kb.catalogue().gazetteer.find_in_text("we're in wallop parva")
+    assert resolved.district_gss == WINCHESTER
+    with web.kb.sessions() as s:
+        place_id = s.execute(select(m.Place.id).where(m.Place.name == "Nether Wallop Parva")).scalar_one()
+    page = await (await web.get(f"/admin/places/{place_id}/edit")).text()
+    assert 'value="Nether Wallop Parva"' in page and "Wallop Parva</textarea>" in page
+    response = await web.submit(f"/admin/places/{place_id}/edit", {**form, "district_gss": HAVANT})
+    assert response.status == 303
+    assert web.kb.catalogue().gazetteer.resolve("Nether Wallop Parva").district_gss == HAVANT
+    response = await web.submit(f"/admin/places/{place_id}/remove", {})
+    assert response.status == 303
+    assert web.kb.catalogue().gazetteer.find_in_text("we're in wallop parva") is None
+    assert [a.action for a in audits(web.kb, "place")] == ["create", "update", "delete"]
+
+
+async def test_an_invalid_place_is_400_with_the_messages(web):
+    await web.sign_in("editor")
+    before = count(web.kb, m.Place)
+    response = await web.submit("/admin/places/new", {"name": "", "kind": "hamlet", "district_gss": "E07999999"})
+    assert response.status == 400
+    page = await response.text()
+    assert (
+        "Enter the name of the town" in page
+        and "Choose whether it is a city" in page
+        and "Choose a district from the list" in page
+    )
+    with web.kb.sessions() as s:
+        emsworth = s.execute(select(m.Place.id).where(m.Place.name == "Emsworth")).scalar_one()
+    response = await web.submit(f"/admin/places/{emsworth}/edit", {"name": "Havant", "kind": "town", "district_gss": HAVANT})
+    assert response.status == 400 and "is already a place in this authority" in await response.text()
+    assert count(web.kb, m.Place) == before and audits(web.kb, "place") == []
+
+
+async def test_adding_moving_and_removing_a_postcode_district(web):
+    await web.sign_in("editor")
+    response = await web.submit("/admin/postcodes", {"outward_code": "po98", "district_gss": HAVANT, "note": ""})
+    assert response.status == 303
+    assert web.kb.catalogue().gazetteer.resolve("PO98 2XY").district_gss == HAVANT
+    response = await web.submit("/admin/postcodes", {"outward_code": "PO98", "district_gss": WINCHESTER, "note": "new"})
+    assert response.status == 303
+    assert web.kb.catalogue().gazetteer.resolve("PO98 2XY").district_gss == WINCHESTER
+    response = await web.submit("/admin/postcodes", {"outward_code": "98PO", "district_gss": "E07000000"})
+    assert response.status == 400
+    page = await response.text()
+    assert "is not the first half of a postcode" in page and "Choose a district from the list" in page
+    response = await web.submit("/admin/postcodes/PO98/remove", {})
+    assert response.status == 303
+    assert [a.action for a in audits(web.kb, "postcode_district")] == ["create", "update", "delete"]
+
+
+# --- review ------------------------------------------------------------------------------------
+
+
+async def test_review_list_oldest_first_and_marking_reviewed_today(web):
+    today = date.today()
+    with web.kb.sessions.begin() as s:
+        first, second, current = list(s.execute(select(m.Service).order_by(m.Service.id).limit(3)).scalars())
+        first.last_reviewed, first.review_interval_days = today - timedelta(days=500), 365
+        second.last_reviewed, second.review_interval_days = today - timedelta(days=1500), 365
+        current.last_reviewed, current.review_interval_days = today, 365
+        ids = first.id, second.id, current.id
+    await web.sign_in("editor")
+    page = await (await web.get("/admin/review")).text()
+    assert f"/admin/services/{ids[0]}/edit" in page and f"/admin/services/{ids[1]}/edit" in page
+    assert f"/admin/services/{ids[2]}/edit" not in page
+    assert page.index(f"/admin/services/{ids[1]}/edit") < page.index(f"/admin/services/{ids[0]}/edit")
+    with web.kb.sessions() as s:
+        version = s.get(m.Service, ids[0]).version
+    response = await web.submit(f"/admin/review/{ids[0]}/reviewed", {"version": str(version - 1)})
+    assert response.status == 409 and "changed by someone else" in await response.text()
+    response = await web.submit(f"/admin/review/{ids[0]}/reviewed", {"version": str(version)})
+    assert response.status == 303
+    with web.kb.sessions() as s:
+        assert s.get(m.Service, ids[0]).last_reviewed == today
+    page = await (await web.get("/admin/review?done=reviewed")).text()
+    assert f"/admin/services/{ids[0]}/edit" not in page and "Marked as reviewed today" in page
+    (audit,) = audits(web.kb, "service")
+    assert audit.entity_id == ids[0] and audit.after == {"last_reviewed": today.isoformat()} and audit.actor == "editor-user"
+
+
+# --- import and export -------------------------------------------------------------------------
+
+
+async def test_import_of_an_exported_file_with_one_change_updates_exactly_one(web):
+    await web.sign_in("editor")
+    data = json.loads(await export(web, "json"))
+    target = data["services"][1]
+    target["maximum_age"] = 25 if target["maximum_age"] != 25 else 24
+    changed = json.dumps(data)
+    with web.kb.sessions() as s:
+        old_max = s.get(m.Service, target["id"]).maximum_age
+
+    response = await upload(web, changed, "changed.json", "check")
+    assert response.status == 200
+    page = await response.text()
+    assert "No errors: this file can be imported" in page and "update 1 and leave" in page
+    with web.kb.sessions() as s:
+        assert s.get(m.Service, target["id"]).maximum_age == old_max  # checking writes nothing
+    assert audits(web.kb, "import") == []
+
+    response = await upload(web, changed, "changed.json", "import")
+    assert response.status == 200
+    page = await response.text()
+    assert "changed.json was imported" in page
+    assert re.search(r"Services updated</dt><dd class=\"govuk-summary-list__value\">1: " + re.escape(target["id"]), page)
+    assert re.search(r"Services created</dt><dd class=\"govuk-summary-list__value\">0<", page)
+    with web.kb.sessions() as s:
+        assert float(s.get(m.Service, target["id"]).maximum_age) == target["maximum_age"]
+    (import_audit,) = audits(web.kb, "import")
+    assert import_audit.entity_id == "changed.json" and import_audit.after["updated"] == 1 and import_audit.actor == "editor-user"
+    (service_audit,) = audits(web.kb, "service")
+    assert service_audit.entity_id == target["id"] and service_audit.after["maximum_age"] == target["maximum_age"]
+
+    response = await upload(web, changed, "changed.json", "import")
+    page = await response.text()
+    assert response.status == 200 and "nothing needed changing" in page
+    assert re.search(r"Services updated</dt><dd class=\"govuk-summary-list__value\">0<", page)
+    assert len(audits(web.kb, "service")) == 1 and len(audits(web.kb, "import")) == 2
+
+
+async def test_a_file_with_one_bad_row_imports_nothing_and_lists_the_row_and_field(web):
+    await web.sign_in("editor")
+    original = await export(web, "csv")
+    reader = csv.DictReader(io.StringIO(original))
+    header, rows = reader.fieldnames, list(reader)
+    rows[0]["name"] = rows[0]["name"] + " renamed"  # a good change that must not be written
+    rows[3]["minimum_age"] = "30"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    response = await upload(web, out.getvalue(), "bad.csv", "import")
+    assert response.status == 400
+    page = await response.text()
+    assert "nothing was imported" in page.lower()
+    # CSV line 5 (header is line 1), the field, and the message, in the problems table
+    assert re.search(
+        r"<td class=\"govuk-table__cell\">5</td>\s*<td[^>]*>" + re.escape(rows[3]["id"]) + r"</td>\s*<td[^>]*>minimum_age</td>",
+        page,
+    )
+    assert "outside the Local Offer" in page
+    assert await export(web, "csv") == original
+    assert audits(web.kb, "import") == [] and audits(web.kb, "service") == []
+    response = await upload(web, out.getvalue(), "bad.csv", "check")
+    assert response.status == 200 and "can't be imported until the errors are fixed" in await response.text()
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "csv"])
+async def test_export_round_trip_changes_nothing(web, fmt):
+    await web.sign_in("editor")
+    text = await export(web, fmt)
+    if fmt == "yaml":
+        assert yaml.safe_load(text)["services"]
+    response = await upload(web, text, f"everything.{fmt}", "import")
+    page = await response.text()
+    assert response.status == 200 and "nothing needed changing" in page
+    services = count(web.kb, m.Service)
+    assert re.search(rf"Services unchanged</dt><dd class=\"govuk-summary-list__value\">{services}<", page)
+    assert audits(web.kb, "service") == []
+
+
+async def test_the_format_can_be_chosen_when_the_name_does_not_say(web):
+    await web.sign_in("editor")
+    text = await export(web, "yaml")
+    response = await upload(web, text, "services.txt", "check")
+    assert response.status == 400 and "name it .json, .yaml or .csv" in await response.text()
+    response = await upload(web, text, "services.txt", "check", fmt="yaml")
+    assert response.status == 200 and "No errors" in await response.text()
+
+
+async def test_unreadable_uploads_are_400_with_a_plain_message(web):
+    await web.sign_in("editor")
+    response = await upload(web, "{not json", "services.json", "import")
+    assert response.status == 400 and "not valid JSON" in await response.text()
+    response = await upload(web, "Café".encode("latin-1"), "services.csv", "check")
+    assert response.status == 400 and "not UTF-8 text" in await response.text()
+    response = await upload(web, "[]", "services.json", "explode")
+    assert response.status == 400
+    response = await web.submit("/admin/import", {"action": "import"})
+    assert response.status == 400 and "Choose a file to upload" in await response.text()
+    assert audits(web.kb, "import") == []
+
+
+async def test_export_page_and_unknown_format(web):
+    await web.sign_in("editor")
+    page = await (await web.get("/admin/export")).text()
+    assert "/admin/export?format=csv" in page
+    response = await web.get("/admin/export?format=xml")
+    assert response.status == 400 and "json, yaml or csv" in await response.text()
+    data = json.loads(await export(web, "json"))
+    assert len(data["services"]) == count(web.kb, m.Service)
+    assert len(data["organizations"]) == count(web.kb, m.Organization)
