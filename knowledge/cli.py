@@ -7,17 +7,17 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import func as sql_func
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from knowledge import models as m
 from knowledge.db import PROJECT_ROOT, database_url, make_engine, make_session_factory
-from knowledge.formats import FileFormatError, guess_format, read_file, to_oruk_service, write_csv, write_json
-from knowledge.importer import ImportRejected, check_dataset, export_records, import_dataset
+from knowledge.formats import FileFormatError, guess_format, read_file
+from knowledge.importer import ImportRejected, check_dataset, export_records, export_text, import_dataset
 from knowledge.kb import KnowledgeBase
 from knowledge.schema import migrate
 from knowledge.seed import SEED_DIR, SeedError, load_seed
-from knowledge.store import area_names
 from knowledge.validation import quality_summary
 
 
@@ -81,26 +81,13 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     fmt = guess_format(Path(args.file), args.format) if args.file != "-" else (args.format or "json")
     with make_session_factory(make_engine(args.database))() as session:
-        organizations, services = export_records(session)
-        names = area_names(session)
-        terms = {t.code: t.name for t in session.execute(select(m.TaxonomyTerm)).scalars()}
-    if fmt == "csv":
-        text = write_csv({o["id"]: o for o in organizations}, services)
-    else:
-        by_id = {o["id"]: o for o in organizations}
-        oruk = [to_oruk_service(s, by_id.get(s["organization_id"]), names, terms) for s in services]
-        text = write_json(organizations, oruk)
-        if fmt == "yaml":
-            import json
-
-            import yaml
-
-            text = yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True)
+        text, count = export_text(session, fmt)
+        organisations = session.execute(select(sql_func.count()).select_from(m.Organization)).scalar_one()
     if args.file == "-":
         sys.stdout.write(text)
     else:
         Path(args.file).write_text(text, encoding="utf-8")
-        print(f"Exported {len(services)} services and {len(organizations)} organisations to {args.file}")
+        print(f"Exported {count} services and {organisations} organisations to {args.file}")
     return 0
 
 

@@ -10,7 +10,6 @@ on its next answer, without retraining.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,17 +17,16 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
 from knowledge.audit import changed_fields, check_version, record_change
-from knowledge.formats import FORMATS, FileFormatError, read_text, to_oruk_service, write_csv, write_json
-from knowledge.importer import ImportReport, check_dataset, export_records, import_dataset
+from knowledge.formats import FORMATS, FileFormatError, read_text
+from knowledge.importer import ImportReport, check_dataset, export_text, import_dataset  # noqa: F401 (export_text for the views)
 from knowledge.places import FULL_POSTCODE, OUTWARD_CODE
 from knowledge.records import Dataset, Problem
-from knowledge.store import area_names, organization_to_record, service_query, service_to_record
+from knowledge.store import organization_to_record, service_query, service_to_record
 from knowledge.text import loose
 from knowledge.validation import EMAIL_PATTERN, ID_PATTERN, QUALITY_CHECKS, quality_summary, review_due
 from knowledge.vocabulary import LOCAL_OFFER_MAX_AGE, SIGNPOST_KINDS, SIGNPOST_SCOPES
@@ -834,20 +832,3 @@ def import_file(session: Session, actor: str, filename: str, dataset: Dataset, t
 
 
 EXPORT_TYPES = {"json": "application/json", "yaml": "application/yaml", "csv": "text/csv"}
-
-
-def export_text(session: Session, fmt: str) -> tuple[str, int]:
-    """Every service and organisation in `fmt`, exactly as `python -m knowledge export` writes it; (text, services)."""
-    if fmt not in FORMATS:
-        raise FileFormatError(f"Unknown format {fmt}: choose json, yaml or csv")
-    organizations, services = export_records(session)
-    if fmt == "csv":
-        return write_csv({o["id"]: o for o in organizations}, services), len(services)
-    names = area_names(session)
-    terms = {t.code: t.name for t in session.execute(select(m.TaxonomyTerm)).scalars()}
-    by_id = {o["id"]: o for o in organizations}
-    oruk = [to_oruk_service(s, by_id.get(s["organization_id"]), names, terms) for s in services]
-    text = write_json(organizations, oruk)
-    if fmt == "yaml":
-        text = yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True)
-    return text, len(services)

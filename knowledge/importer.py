@@ -6,13 +6,16 @@ with the stored one in canonical shape, and only real differences are written.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
+from knowledge.formats import FORMATS, FileFormatError, to_oruk_service, write_csv, write_json
 from knowledge.records import Dataset, Problem
 from knowledge.store import (
     apply_record,
@@ -116,3 +119,20 @@ def export_records(session: Session) -> tuple[list[dict], list[dict]]:
     ]
     services = [service_to_record(s) for s in session.execute(service_query().order_by(m.Service.id)).scalars()]
     return organizations, services
+
+
+def export_text(session: Session, fmt: str) -> tuple[str, int]:
+    """Every service and organisation in `fmt`, exactly as `python -m knowledge export` writes it; (text, services)."""
+    if fmt not in FORMATS:
+        raise FileFormatError(f"Unknown format {fmt}: choose json, yaml or csv")
+    organizations, services = export_records(session)
+    if fmt == "csv":
+        return write_csv({o["id"]: o for o in organizations}, services), len(services)
+    names = area_names(session)
+    terms = {t.code: t.name for t in session.execute(select(m.TaxonomyTerm)).scalars()}
+    by_id = {o["id"]: o for o in organizations}
+    oruk = [to_oruk_service(s, by_id.get(s["organization_id"]), names, terms) for s in services]
+    text = write_json(organizations, oruk)
+    if fmt == "yaml":
+        text = yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True)
+    return text, len(services)

@@ -54,8 +54,8 @@ class Backend:
             engine.dispose()
         if self._schemas:
             admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                for schema in self._schemas:
+            for schema in self._schemas:  # one transaction each: dropping them all at once runs out of lock slots
+                with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
 

@@ -93,8 +93,12 @@ def test_the_conversation_survives_a_reload_in_the_same_tab(web_server, page):
     assert page.locator("#chat-log").inner_text() == before
 
 
+ZOOMS = (("widget-320px", {"width": 320, "height": 800}), ("widget-200-percent", {"width": 640, "height": 450}))
+"""320 CSS pixels wide; and a 1280 x 900 window at 200% zoom, which lays out as 640 x 450."""
+
+
 def test_widget_works_at_320_pixels_and_200_percent_zoom(web_server, browser):
-    for name, viewport in (("widget-320px", {"width": 320, "height": 800}), ("widget-200-percent", {"width": 640, "height": 450})):
+    for name, viewport in ZOOMS:
         context = browser.new_context(viewport=viewport, locale="en-GB")
         page = context.new_page()
         page.set_default_timeout(60_000)
