@@ -10,6 +10,7 @@ from aiohttp.abc import AbstractAccessLogger
 from bot.auth import SESSION_COOKIE, signed_in
 from bot.render import render
 from bot.security import csrf_token, csrf_valid, new_token
+from knowledge.audit import NotFound
 
 logger = logging.getLogger(__name__)
 CSRF_COOKIE = "lo_csrf"
@@ -43,9 +44,15 @@ async def security_headers(request: web.Request, handler):
 
 @web.middleware
 async def error_pages(request: web.Request, handler):
-    """Refusals and failures as a page (or JSON for /api/), never a stack trace."""
+    """Refusals and failures as a page (or JSON for /api/), never a stack trace.
+
+    A record the knowledge base can't find (knowledge.audit.NotFound) is a 404 with its own words,
+    so handlers need not catch it.
+    """
     try:
         return await handler(request)
+    except NotFound as missing:
+        return _error_response(request, 404, str(missing))
     except web.HTTPException as error:
         if error.status < 400:
             return web.Response(status=error.status, headers=error.headers)

@@ -1,10 +1,22 @@
-"""The audit trail: every change to the knowledge base or the accounts, with before and after."""
+"""Changing the knowledge base: the audit trail (who, when, before and after) and the errors every editor shares."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
+
+
+class ValidationFailed(ValueError):
+    """The change breaks the knowledge base's rules; nothing was written. `errors` maps form field -> plain message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NotFound(LookupError):
+    """The record to show or change does not exist (or no longer does); the message says which, in plain words."""
 
 
 class EditConflict(Exception):

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
-from knowledge.audit import changed_fields, check_version, record_change
+from knowledge.audit import NotFound, ValidationFailed, changed_fields, check_version, record_change  # noqa: F401 (the errors callers catch)
 from knowledge.formats import FORMATS, FileFormatError, read_text
 from knowledge.importer import ImportReport, check_dataset, export_text, import_dataset  # noqa: F401 (export_text for the views)
 from knowledge.places import FULL_POSTCODE, OUTWARD_CODE
@@ -52,18 +52,6 @@ SYNONYM_KINDS = {
 PLACE_KINDS = {"city": "City", "town": "Town", "village": "Village", "suburb": "Suburb", "area": "Area"}
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()-]*$")
 MAX_TEXT = {"name": 300, "website": 500, "email": 300, "phone": 60, "id": 120}
-
-
-class ValidationFailed(ValueError):
-    """The change can't be made as asked: `errors` maps each field to a plain message. Nothing was written."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-class NotFound(LookupError):
-    """The record to change does not exist (or no longer does)."""
 
 
 def _text(data: Mapping, name: str) -> str:

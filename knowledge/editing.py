@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from knowledge import models as m
-from knowledge.audit import EditConflict, changed_fields, check_version, record_change
+from knowledge.audit import EditConflict, NotFound, ValidationFailed, changed_fields, check_version, record_change  # noqa: F401 (the errors callers catch)
 from knowledge.records import (
     DEFAULT_REVIEW_INTERVAL_DAYS,
     Dataset,
@@ -120,18 +120,6 @@ _FRIENDLY = {
     "is_sample": "Say whether this is sample data",
 }
 """Plain messages for values the reader could not read at all (its own messages name the raw value)."""
-
-
-class ValidationFailed(Exception):
-    """The input breaks the knowledge base's rules; nothing was written. `errors` maps form field -> plain message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class NotFound(LookupError):
-    """No service or organisation with that id."""
 
 
 # --- Ids ---------------------------------------------------------------------------------------

@@ -66,10 +66,6 @@ def _version(form: dict) -> int:
         ) from None
 
 
-def _not_found(error: editing.NotFound):
-    return web.HTTPNotFound(text=str(error))
-
-
 def _query(request: web.Request, names: tuple[str, ...]) -> dict[str, str]:
     return {name: request.query.get(name, "").strip() for name in names}
 
@@ -236,10 +232,7 @@ async def service_create(request: web.Request) -> web.Response:
 async def service_detail(request: web.Request) -> web.Response:
     service_id = request.match_info["id"]
     with request.app["kb"].sessions() as session:
-        try:
-            record, version = editing.service_version(session, service_id)
-        except editing.NotFound as error:
-            raise _not_found(error) from None
+        record, version = editing.service_version(session, service_id)
         organisation = session.get(m.Organization, record["organization_id"])
         changes = editing.history(session, editing.SERVICE, service_id)
     reviewed = record["last_reviewed"] or record["assured_date"]
@@ -266,10 +259,7 @@ async def service_detail(request: web.Request) -> web.Response:
 async def service_edit_form(request: web.Request) -> web.Response:
     service_id = request.match_info["id"]
     with request.app["kb"].sessions() as session:
-        try:
-            record, version = editing.service_version(session, service_id)
-        except editing.NotFound as error:
-            raise _not_found(error) from None
+        record, version = editing.service_version(session, service_id)
         organisations = _organisation_options(session)
     return _service_form_page(
         request, mode="edit", form=editing.service_form(record), errors={}, service_id=service_id, version=version,
@@ -320,8 +310,6 @@ async def service_update(request: web.Request) -> web.Response:
             record = editing.save_service_form(
                 session, service_id, form, _actor(request), expected_version=expected, today=_today()
             )
-    except editing.NotFound as error:
-        raise _not_found(error) from None
     except EditConflict:
         return _conflict_page(
             request, editing.SERVICE, service_id, expected, lambda current: editing.attempted_service(form, current, _today())
@@ -345,8 +333,6 @@ async def _status_change(request: web.Request, change, outcome: str) -> web.Resp
     try:
         with request.app["kb"].sessions.begin() as session:
             change(session, service_id, _actor(request), expected)
-    except editing.NotFound as error:
-        raise _not_found(error) from None
     except EditConflict:
         status = "inactive" if outcome == "retired" else "active"
         return _conflict_page(request, editing.SERVICE, service_id, expected, lambda current: {**current, "status": status})
@@ -430,10 +416,7 @@ async def organisation_create(request: web.Request) -> web.Response:
 async def organisation_edit_form(request: web.Request) -> web.Response:
     organisation_id = request.match_info["id"]
     with request.app["kb"].sessions() as session:
-        try:
-            organisation = editing.load_organisation(session, organisation_id)
-        except editing.NotFound as error:
-            raise _not_found(error) from None
+        organisation = editing.load_organisation(session, organisation_id)
         record, version = organization_to_record(organisation), organisation.version
     return _organisation_form_page(
         request, mode="edit", form=editing.organisation_form(record), errors={}, organisation_id=organisation_id,
@@ -452,8 +435,6 @@ async def organisation_update(request: web.Request) -> web.Response:
         with kb.sessions.begin() as session:
             before = organization_to_record(editing.load_organisation(session, organisation_id))
             after = editing.update_organisation(session, organisation_id, form, expected, _actor(request))
-    except editing.NotFound as error:
-        raise _not_found(error) from None
     except EditConflict:
         return _conflict_page(
             request,

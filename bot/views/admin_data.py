@@ -154,10 +154,7 @@ async def signpost_create(request: web.Request) -> web.Response:
 @requires("edit")
 async def signpost_edit(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
-        try:
-            record = de.signpost_to_record(de.get_signpost(session, request.match_info["id"]))
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
+        record = de.signpost_to_record(de.get_signpost(session, request.match_info["id"]))
         choices = _signpost_choices(session)
     return render(
         request,
@@ -207,8 +204,6 @@ async def signpost_update(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.update_signpost(session, _actor(request), signpost_id, form, form.get("version"))
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
         except EditConflict as conflict:
             return _conflict_page(request, form, signpost_id, conflict.current)
         except StaleDataError:
@@ -239,8 +234,6 @@ async def signpost_delete(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.delete_signpost(session, _actor(request), signpost_id, form.get("version"))
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
         except (EditConflict, StaleDataError) as conflict:
             current = conflict.current if isinstance(conflict, EditConflict) else _current_signpost(request, signpost_id)
             return _conflict_page(request, form, signpost_id, current)
@@ -285,8 +278,6 @@ async def synonym_add(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.add_synonym(session, _actor(request), code, phrase, kind)
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
         except de.ValidationFailed as failed:
             errors = {f"{code}-{name}": message for name, message in failed.errors.items()}
             return _needs_page(request, 400, code, errors, phrase, kind)
@@ -298,11 +289,8 @@ async def synonym_add(request: web.Request) -> web.Response:
 async def synonym_remove(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     with _kb(request).sessions() as session:
-        try:
-            with session.begin():
-                de.remove_synonym(session, _actor(request), code, request.match_info["id"])
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
+        with session.begin():
+            de.remove_synonym(session, _actor(request), code, request.match_info["id"])
     return redirect(f"/admin/needs?done=synonym-removed#need-{code}")
 
 
@@ -390,10 +378,7 @@ def _quote(text: str) -> str:
 @requires("edit")
 async def place_edit(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
-        try:
-            record = de.place_to_record(de.get_place(session, request.match_info["id"]))
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
+        record = de.place_to_record(de.get_place(session, request.match_info["id"]))
         choices = _place_choices(session)
     values = {**{k: v or "" for k, v in record.items()}, "aliases": "\n".join(record["aliases"])}
     return render(
@@ -416,8 +401,6 @@ async def place_update(request: web.Request) -> web.Response:
             with session.begin():
                 place = de.update_place(session, _actor(request), request.match_info["id"], form)
                 name = place.name
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
         except de.ValidationFailed as failed:
             choices = _place_choices(session)
             return render(
@@ -437,11 +420,8 @@ async def place_update(request: web.Request) -> web.Response:
 @requires("edit")
 async def place_remove(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
-        try:
-            with session.begin():
-                de.delete_place(session, _actor(request), request.match_info["id"])
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
+        with session.begin():
+            de.delete_place(session, _actor(request), request.match_info["id"])
     return redirect("/admin/places?done=place-removed")
 
 
@@ -464,11 +444,8 @@ async def postcode_set(request: web.Request) -> web.Response:
 @requires("edit")
 async def postcode_remove(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
-        try:
-            with session.begin():
-                de.delete_postcode(session, _actor(request), request.match_info["code"])
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
+        with session.begin():
+            de.delete_postcode(session, _actor(request), request.match_info["code"])
     return redirect("/admin/places?done=postcode-removed")
 
 
@@ -492,8 +469,6 @@ async def review_done(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.mark_reviewed(session, _actor(request), service_id, form.get("version"), date.today())
-        except de.NotFound as missing:
-            raise web.HTTPNotFound(text=str(missing)) from None
         except (EditConflict, StaleDataError):
             service = session.get(m.Service, service_id)
             return render(

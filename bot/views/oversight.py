@@ -11,15 +11,16 @@ import io
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
-from bot.auth import ROLES, SESSION_COOKIE, AccountError, SignedIn, create_account, end_all_sessions, requires
+from bot.accounts import account_record, change_account, other_active_administrators, reset_password
+from bot.auth import ROLES, SESSION_COOKIE, AccountError, SignedIn, create_account, requires
 from bot.render import redirect, render
 from bot.security import hash_password, password_problem, sha256, verify_password
 from knowledge import feedback as fb
 from knowledge import gaps
 from knowledge import models as m
-from knowledge.audit import EditConflict, check_version, record_change
+from knowledge.audit import EditConflict, record_change
 
 routes = web.RouteTableDef()
 
@@ -261,88 +262,6 @@ async def gap_csv(request: web.Request) -> web.Response:
     )
 
 
-# --- Account rules (no aiohttp: plain functions on a database session) ----------------------------
-
-
-def account_record(account: m.Account) -> dict:
-    """An account as the audit trail keeps it: never the password hash."""
-    return {"username": account.username, "display_name": account.display_name, "role": account.role, "active": account.active}
-
-
-def _other_active_administrators(session, account_id: int) -> int:
-    query = select(func.count()).select_from(m.Account)
-    query = query.where(m.Account.role == "administrator", m.Account.active.is_(True), m.Account.id != account_id)
-    return session.execute(query).scalar_one()
-
-
-LAST_ADMINISTRATOR = (
-    "{name} is the only active administrator. Make another account an administrator first, "
-    "so that someone can still manage accounts."
-)
-
-
-def change_account(
-    session, account_id: int, expected_version: int | None, actor: SignedIn, display_name: str, role: str, active: bool
-) -> m.Account:
-    """Change an account's name, role or whether it can sign in. Raises AccountError or EditConflict."""
-    account = session.get(m.Account, account_id)
-    if account is None:
-        raise LookupError(account_id)
-    check_version("account", str(account_id), account.version, expected_version, account_record(account))
-    if role not in ROLES:
-        raise AccountError("role", "Choose a role")
-    display_name = display_name.strip()
-    if len(display_name) > 200:
-        raise AccountError("display_name", "Keep the name to 200 characters or fewer")
-    was_admin = account.role == "administrator" and account.active
-    if was_admin and (role != "administrator" or not active) and _other_active_administrators(session, account_id) == 0:
-        raise AccountError("role" if role != "administrator" else "active", LAST_ADMINISTRATOR.format(name=account.username))
-    if account.id == actor.id and not active:
-        raise AccountError("active", "You cannot deactivate your own account. Ask another administrator to do it.")
-    before = account_record(account)
-    account.display_name = display_name or account.username
-    account.role = role
-    account.active = active
-    after = account_record(account)
-    if before == after:
-        return account
-    if before["active"] and not active:
-        end_all_sessions(session, account.id)
-    session.flush()
-    record_change(session, actor.username, "account", str(account.id), "update", before, after, _account_summary(before, after))
-    return account
-
-
-def _account_summary(before: dict, after: dict) -> str:
-    parts = []
-    if before["role"] != after["role"]:
-        parts.append(f"role {ROLES[before['role']]} to {ROLES[after['role']]}")
-    if before["active"] != after["active"]:
-        parts.append("reactivated" if after["active"] else "deactivated (signed out everywhere)")
-    if before["display_name"] != after["display_name"]:
-        parts.append("changed the name")
-    return f"Account {after['username']}: " + ", ".join(parts)
-
-
-def reset_password(session, account_id: int, expected_version: int | None, actor: SignedIn, password: str, confirm: str):
-    """An administrator sets a new password for someone; all that account's sessions end."""
-    account = session.get(m.Account, account_id)
-    if account is None:
-        raise LookupError(account_id)
-    check_version("account", str(account_id), account.version, expected_version, account_record(account))
-    problem = password_problem(password, account.username)
-    if problem:
-        raise AccountError("password", problem)
-    if password != confirm:
-        raise AccountError("confirm", "The two passwords do not match")
-    account.password_hash = hash_password(password)
-    end_all_sessions(session, account.id)
-    session.flush()
-    summary = f"Account {account.username}: password reset by an administrator (signed out everywhere)"
-    record_change(session, actor.username, "account", str(account.id), "password", None, None, summary)
-    return account
-
-
 # --- Accounts: pages -------------------------------------------------------------------------------
 
 
@@ -401,7 +320,7 @@ def _account_page(request, account_id: int, form: dict | None = None, errors=Non
             raise web.HTTPNotFound(text="There is no account with that number.")
         record = {**account_record(account), "id": account.id, "version": account.version,
                   "created_at": account.created_at, "last_sign_in_at": account.last_sign_in_at}  # fmt: skip
-        last_admin = account.role == "administrator" and account.active and _other_active_administrators(session, account.id) == 0
+        last_admin = account.role == "administrator" and account.active and other_active_administrators(session, account.id) == 0
     if form is None or conflict:
         form = {"display_name": record["display_name"], "role": record["role"], "active": record["active"]}
     return render(
