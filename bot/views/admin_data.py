@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.auth import requires
@@ -281,6 +282,9 @@ async def synonym_add(request: web.Request) -> web.Response:
         except de.ValidationFailed as failed:
             errors = {f"{code}-{name}": message for name, message in failed.errors.items()}
             return _needs_page(request, 400, code, errors, phrase, kind)
+        except IntegrityError:  # another editor added the same word a moment ago (the database's unique rule)
+            errors = {f"{code}-phrase": "Someone else has just added that word. Reload the page to see which need has it."}
+            return _needs_page(request, 409, code, errors, phrase, kind)
     return redirect(f"/admin/needs?done=synonym-added#need-{code}")
 
 
@@ -288,9 +292,8 @@ async def synonym_add(request: web.Request) -> web.Response:
 @requires("edit")
 async def synonym_remove(request: web.Request) -> web.Response:
     code = request.match_info["code"]
-    with _kb(request).sessions() as session:
-        with session.begin():
-            de.remove_synonym(session, _actor(request), code, request.match_info["id"])
+    with _kb(request).sessions.begin() as session:
+        de.remove_synonym(session, _actor(request), code, request.match_info["id"])
     return redirect(f"/admin/needs?done=synonym-removed#need-{code}")
 
 
@@ -419,9 +422,8 @@ async def place_update(request: web.Request) -> web.Response:
 @routes.post("/admin/places/{id}/remove")
 @requires("edit")
 async def place_remove(request: web.Request) -> web.Response:
-    with _kb(request).sessions() as session:
-        with session.begin():
-            de.delete_place(session, _actor(request), request.match_info["id"])
+    with _kb(request).sessions.begin() as session:
+        de.delete_place(session, _actor(request), request.match_info["id"])
     return redirect("/admin/places?done=place-removed")
 
 
@@ -443,9 +445,8 @@ async def postcode_set(request: web.Request) -> web.Response:
 @routes.post("/admin/postcodes/{code}/remove")
 @requires("edit")
 async def postcode_remove(request: web.Request) -> web.Response:
-    with _kb(request).sessions() as session:
-        with session.begin():
-            de.delete_postcode(session, _actor(request), request.match_info["code"])
+    with _kb(request).sessions.begin() as session:
+        de.delete_postcode(session, _actor(request), request.match_info["code"])
     return redirect("/admin/places?done=postcode-removed")
 
 
