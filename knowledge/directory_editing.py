@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
-from knowledge.audit import NotFound, ValidationFailed, changed_fields, check_version, record_change  # noqa: F401 (the errors callers catch)
+from knowledge.audit import NotFound, ValidationFailed, changed_fields, check_fingerprint, check_version, record_change  # noqa: F401 (the errors callers catch)
 from knowledge.formats import FORMATS, FileFormatError, read_text
 from knowledge.importer import ImportReport, check_dataset, export_text, import_dataset  # noqa: F401 (export_text for the views)
 from knowledge.places import FULL_POSTCODE, OUTWARD_CODE
@@ -511,9 +511,11 @@ def create_place(session: Session, actor: str, data: Mapping) -> m.Place:
     return place
 
 
-def update_place(session: Session, actor: str, place_id, data: Mapping) -> m.Place:
+def update_place(session: Session, actor: str, place_id, data: Mapping, expected: str | None) -> m.Place:
+    """Change a place; `expected` is the fingerprint of the record the editor's form showed (else EditConflict)."""
     place = get_place(session, place_id)
     before = place_to_record(place)
+    check_fingerprint("place", str(place.id), before, expected)
     values = clean_place(session, data, place.id)
     for name, value in values.items():
         if getattr(place, name) != value:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from knowledge import directory_editing as de
 from knowledge import models as m
-from knowledge.audit import EditConflict
+from knowledge.audit import EditConflict, fingerprint
 from knowledge.formats import FileFormatError, read_text
 from knowledge.importer import ImportRejected
 from knowledge.kb import KnowledgeBase
@@ -245,8 +245,13 @@ def test_a_new_village_resolves_to_its_district_in_a_second_knowledge_base(fresh
     assert resolved.district_gss == WINCHESTER and resolved.district_name == "Winchester" and resolved.in_coverage
     assert gazetteer.resolve("snorington").district_gss == WINCHESTER
     with fresh_kb.sessions.begin() as s:
+        shown = fingerprint(de.place_to_record(de.get_place(s, place_id)))  # what the editor's form showed
         de.update_place(
-            s, "ed", place_id, {"name": "Little Snorington", "kind": "village", "district_gss": HAVANT, "aliases": ""}
+            s, "ed", place_id, {"name": "Little Snorington", "kind": "village", "district_gss": HAVANT, "aliases": ""}, shown
+        )
+    with fresh_kb.sessions.begin() as s, pytest.raises(EditConflict):  # a second save from that same form
+        de.update_place(
+            s, "ed", place_id, {"name": "Snorington", "kind": "village", "district_gss": HAVANT, "aliases": ""}, shown
         )
     assert assistant.catalogue().gazetteer.resolve("Little Snorington").district_gss == HAVANT
     assert assistant.catalogue().gazetteer.find_in_text("near snorington") is None

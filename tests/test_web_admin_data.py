@@ -64,6 +64,10 @@ def version_on(page: str) -> str:
     return re.search(r'name="version" value="(\d+)"', page).group(1)
 
 
+def fingerprint_on(page: str) -> str:
+    return re.search(r'name="fingerprint" value="([0-9a-f]+)"', page).group(1)
+
+
 def signpost_form(**changes) -> dict:
     form = {
         "name": "Fareham dads group",
@@ -329,7 +333,8 @@ async def test_adding_changing_and_removing_a_village(web):
         place_id = s.execute(select(m.Place.id).where(m.Place.name == "Nether Wallop Parva")).scalar_one()
     page = await (await web.get(f"/admin/places/{place_id}/edit")).text()
     assert 'value="Nether Wallop Parva"' in page and "Wallop Parva</textarea>" in page
-    response = await web.submit(f"/admin/places/{place_id}/edit", {**form, "district_gss": HAVANT})
+    edit = {**form, "district_gss": HAVANT, "fingerprint": fingerprint_on(page)}
+    response = await web.submit(f"/admin/places/{place_id}/edit", edit)
     assert response.status == 303
     assert web.kb.catalogue().gazetteer.resolve("Nether Wallop Parva").district_gss == HAVANT
     response = await web.submit(f"/admin/places/{place_id}/remove", {})
@@ -351,9 +356,42 @@ async def test_an_invalid_place_is_400_with_the_messages(web):
     )
     with web.kb.sessions() as s:
         emsworth = s.execute(select(m.Place.id).where(m.Place.name == "Emsworth")).scalar_one()
-    response = await web.submit(f"/admin/places/{emsworth}/edit", {"name": "Havant", "kind": "town", "district_gss": HAVANT})
+    page = await (await web.get(f"/admin/places/{emsworth}/edit")).text()
+    clash = {"name": "Havant", "kind": "town", "district_gss": HAVANT, "fingerprint": fingerprint_on(page)}
+    response = await web.submit(f"/admin/places/{emsworth}/edit", clash)
     assert response.status == 400 and "is already a place in this authority" in await response.text()
     assert count(web.kb, m.Place) == before and audits(web.kb, "place") == []
+
+
+async def test_two_editors_changing_the_same_place_never_overwrite_each_other(web, aiohttp_client):
+    from tests.web_helpers import WebClient
+
+    await web.sign_in("editor", "first-editor")
+    other = WebClient(await aiohttp_client(web.app), web.kb)
+    await other.sign_in("editor", "second-editor")
+    with web.kb.sessions() as s:
+        emsworth = s.execute(select(m.Place.id).where(m.Place.name == "Emsworth")).scalar_one()
+    first_page = await (await web.get(f"/admin/places/{emsworth}/edit")).text()
+    second_page = await (await other.get(f"/admin/places/{emsworth}/edit")).text()
+    base = {"name": "Emsworth", "kind": "town", "district_gss": HAVANT, "authority_gss": ""}
+    saved = await web.submit(
+        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Harbour", "fingerprint": fingerprint_on(first_page)}
+    )
+    assert saved.status == 303
+    refused = await other.submit(
+        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Village", "fingerprint": fingerprint_on(second_page)}
+    )
+    assert refused.status == 409
+    page = await refused.text()
+    assert "Someone else changed this place" in page and "Emsworth Village" in page  # their values are kept
+    with web.kb.sessions() as s:
+        assert s.get(m.Place, emsworth).aliases == ["Emsworth Harbour"]
+    assert [a.actor for a in audits(web.kb, "place")] == ["first-editor"]
+    # saving again from the refreshed form (it now carries the current fingerprint) works
+    again = await other.submit(
+        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Village", "fingerprint": fingerprint_on(page)}
+    )
+    assert again.status == 303
 
 
 async def test_adding_moving_and_removing_a_postcode_district(web):

@@ -17,7 +17,7 @@ from bot.auth import requires
 from bot.render import redirect, render
 from knowledge import directory_editing as de
 from knowledge import models as m
-from knowledge.audit import EditConflict
+from knowledge.audit import EditConflict, fingerprint
 from knowledge.formats import FORMATS, FileFormatError
 from knowledge.importer import ImportRejected
 from knowledge.vocabulary import SIGNPOST_KINDS, SIGNPOST_SCOPES
@@ -335,6 +335,12 @@ async def places_list(request: web.Request) -> web.Response:
     return _places_page(request)
 
 
+PLACE_CHANGED_MEANWHILE = (
+    "Someone else changed this place while you were editing it, so your changes were not saved. "
+    "Your values are still in the form: check the place's list for what it says now, then save again."
+)
+
+
 def _place_values(form) -> dict:
     return {name: str(form.get(name, "")) for name in ("name", "kind", "district_gss", "authority_gss", "aliases")}
 
@@ -391,6 +397,7 @@ async def place_edit(request: web.Request) -> web.Response:
         values=values,
         errors={},
         place_id=record["id"],
+        fingerprint=fingerprint(record),
         **choices,
     )
 
@@ -402,18 +409,21 @@ async def place_update(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
         try:
             with session.begin():
-                place = de.update_place(session, _actor(request), request.match_info["id"], form)
+                place = de.update_place(session, _actor(request), request.match_info["id"], form, form.get("fingerprint"))
                 name = place.name
-        except de.ValidationFailed as failed:
+        except (de.ValidationFailed, EditConflict) as failed:
+            conflict = isinstance(failed, EditConflict)
+            errors = {"name": PLACE_CHANGED_MEANWHILE} if conflict else failed.errors
             choices = _place_choices(session)
             return render(
                 request,
                 "admin/places_form.html",
-                status=400,
+                status=409 if conflict else 400,
                 title="Change a place",
                 values=_place_values(form),
-                errors=failed.errors,
+                errors=errors,
                 place_id=request.match_info["id"],
+                fingerprint=fingerprint(failed.current) if conflict else str(form.get("fingerprint", "")),
                 **choices,
             )
     return redirect(f"/admin/places?done=place-saved&q={_quote(name)}")
