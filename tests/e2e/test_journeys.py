@@ -14,6 +14,8 @@ from tests.e2e.conftest import axe_violations, run_axe, screenshot, sign_in
 
 PARENT_MESSAGE = "my son is 7, he's autistic, we live in Havant"
 
+pytestmark = pytest.mark.e2e
+
 
 def tab_to(page, frame, selector: str, limit: int = 40) -> None:
     """Press Tab (nothing else) until the element matching `selector` in `frame` has the focus."""

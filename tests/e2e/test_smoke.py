@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import axe_violations
+
+pytestmark = pytest.mark.e2e
 
 
 def test_start_page_is_styled_and_has_no_serious_accessibility_problems(web_server, browser, page):
