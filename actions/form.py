@@ -9,8 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import messages
-from actions.details import slot_updates
+from conversation import messages
+from conversation.details import slot_updates
 from actions.glue import DETAIL_SLOTS, FORM_NAME, current_details, latest_details, latest_intent
 from actions.kb_access import KnowledgeBaseUnavailable, catalogue
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.details import OUTSIDE_UNKNOWN_AUTHORITY, Details, read_details
+from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY, Details, read_details
 from actions.kb_access import knowledge_base
 from knowledge.catalogue import Catalogue
 from knowledge.engine import EligibilityResult
@@ -15,7 +15,7 @@ FORM_NAME = "service_search_form"
 
 
 def say(dispatcher: CollectingDispatcher, items: list[dict]) -> None:
-    """Send messages built by actions.messages ({"text", "buttons", "custom"})."""
+    """Send messages built by conversation.messages ({"text", "buttons", "custom"})."""
     for item in items:
         dispatcher.utter_message(text=item.get("text"), buttons=item.get("buttons") or [], json_message=item.get("custom"))
 

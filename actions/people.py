@@ -7,7 +7,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import messages
+from conversation import messages
 from actions.glue import say
 from actions.kb_access import KnowledgeBaseUnavailable, catalogue, unavailable_message
 from knowledge.catalogue import Catalogue, SignpostEntry

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import messages
+from conversation import messages
 from actions.glue import evaluate, say, search_place
 from actions.kb_access import UNAVAILABLE_ERRORS, KnowledgeBaseUnavailable, catalogue, knowledge_base, unavailable_message
 from knowledge.catalogue import ServiceEntry

@@ -7,7 +7,7 @@ from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.details import slot_updates
+from conversation.details import slot_updates
 from actions.glue import current_details, latest_details
 from actions.kb_access import KnowledgeBaseUnavailable, catalogue
 

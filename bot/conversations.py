@@ -206,7 +206,7 @@ class _Reader:
 
 
 def _offered(data: dict) -> tuple[list[ServiceOffered], list[SignpostGiven]]:
-    """Service cards and signposts from a bot message's custom payload (see actions/messages.py)."""
+    """Service cards and signposts from a bot message's custom payload (see conversation/messages.py)."""
     custom = (data.get("data") or {}).get("custom")
     if not isinstance(custom, dict):
         return [], []

@@ -1,8 +1,8 @@
 """Triage for a phone call: the caller's details, from the form and what they said, to the assistant's answer.
 
 Thin glue: the details are read with the assistant's own readers (knowledge.ages.parse_age,
-the knowledge base's gazetteer, actions.details.read_details for a free-text description),
-the answer is KnowledgeBase.find, and every sentence comes from actions/messages.py, so staff
+the knowledge base's gazetteer, conversation.details.read_details for a free-text description),
+the answer is KnowledgeBase.find, and every sentence comes from conversation/messages.py, so staff
 see the same results and reasons a parent would. Fields typed in the form win over the description.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from actions import messages
-from actions.details import read_details
+from conversation import messages
+from conversation.details import read_details
 from bot.conversations import age_in_words
 from knowledge.ages import parse_age
 from knowledge.catalogue import Catalogue

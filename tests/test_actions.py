@@ -11,8 +11,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from actions import messages
-from actions.details import OUTSIDE_UNKNOWN_AUTHORITY
+from conversation import messages
+from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY
 from actions.form import (
     INTERRUPTIONS,
     ActionValidateSlotMappings,

@@ -23,7 +23,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event, text
 
-from actions import messages
+from conversation import messages
 from bot.conversations import LOCAL_TIME, ConversationStore, age_in_words, bold_segments
 from knowledge.db import PROJECT_ROOT, make_engine
 from tests.conftest import PG_URL
@@ -61,7 +61,7 @@ class Chat:
         return self.add(BotUttered, text, data)
 
     def say(self, items: list[dict]) -> Chat:
-        """What actions.glue.say sends: the messages built by actions/messages.py."""
+        """What actions.glue.say sends: the messages built by conversation/messages.py."""
         for item in items:
             self.bot(item.get("text"), item.get("buttons"), item.get("custom"))
         return self

@@ -1,4 +1,4 @@
-"""actions.details: age, needs and place from one message, against the real catalogue (SQLite and PostgreSQL)."""
+"""conversation.details: age, needs and place from one message, against the real catalogue (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.details import OUTSIDE_UNKNOWN_AUTHORITY, Details, place_slots, read_details, slot_updates
+from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY, Details, place_slots, read_details, slot_updates
 from knowledge.places import ResolvedPlace
 from knowledge.seed import SEED_DIR
 from knowledge.vocabulary import ANY_NEED

@@ -1,4 +1,4 @@
-"""actions.messages: what the assistant says, built from real engine results on the seeded catalogue."""
+"""conversation.messages: what the assistant says, built from real engine results on the seeded catalogue."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from actions import messages
-from actions.messages import (
+from conversation import messages
+from conversation.messages import (
     BUTTON_MORE,
     BUTTON_PERSON,
     BUTTON_RESTART,

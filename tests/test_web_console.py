@@ -10,7 +10,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from actions import messages
+from conversation import messages
 from bot import triage
 from knowledge import models as m
 from tests.test_conversations import Chat, at, save

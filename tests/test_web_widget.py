@@ -14,7 +14,7 @@ from aiohttp import web as aioweb
 from rasa.core.channels.channel import CollectingOutputChannel
 from sqlalchemy import select
 
-from actions.messages import card_text, results_messages
+from conversation.messages import card_text, results_messages
 from bot.app import create_app
 from bot.config import Settings
 from bot.security import RateLimiter, widget_token, widget_token_valid

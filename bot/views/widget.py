@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from actions.messages import card_text
+from conversation.messages import card_text
 from bot.render import render
 from bot.security import widget_token, widget_token_valid
 from knowledge.feedback import FeedbackError, submit_feedback
