@@ -5,8 +5,8 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY, Details, read_details
 from actions.kb_access import knowledge_base
+from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY, Details, read_details
 from knowledge.catalogue import Catalogue
 from knowledge.engine import EligibilityResult
 

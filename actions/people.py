@@ -7,9 +7,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from conversation import messages
 from actions.glue import say
 from actions.kb_access import KnowledgeBaseUnavailable, catalogue, unavailable_message
+from conversation import messages
 from knowledge.catalogue import Catalogue, SignpostEntry
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.conversations import age_in_words
 from conversation import messages
 from conversation.details import read_details
-from bot.conversations import age_in_words
 from knowledge.ages import parse_age
 from knowledge.catalogue import Catalogue
 from knowledge.engine import EligibilityResult

@@ -11,8 +11,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from conversation import messages
-from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY
 from actions.form import (
     INTERRUPTIONS,
     ActionValidateSlotMappings,
@@ -27,6 +25,8 @@ from actions.kb_access import use_knowledge_base
 from actions.people import ActionLocalAdvice, ActionTalkToPerson
 from actions.search import ActionSearchServices, ActionShowMore, ActionWhyNot, ActionWhyThis
 from actions.session import ActionNewChild, ActionStartAgain
+from conversation import messages
+from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY
 from knowledge import models as m
 from knowledge.engine import explain_service
 from knowledge.kb import KnowledgeBase

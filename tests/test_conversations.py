@@ -23,8 +23,8 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event, text
 
-from conversation import messages
 from bot.conversations import LOCAL_TIME, ConversationStore, age_in_words, bold_segments
+from conversation import messages
 from knowledge.db import PROJECT_ROOT, make_engine
 from tests.conftest import PG_URL
 

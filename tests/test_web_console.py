@@ -10,8 +10,8 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from conversation import messages
 from bot import triage
+from conversation import messages
 from knowledge import models as m
 from tests.test_conversations import Chat, at, save
 

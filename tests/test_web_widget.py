@@ -14,10 +14,10 @@ from aiohttp import web as aioweb
 from rasa.core.channels.channel import CollectingOutputChannel
 from sqlalchemy import select
 
-from conversation.messages import card_text, results_messages
 from bot.app import create_app
 from bot.config import Settings
 from bot.security import RateLimiter, widget_token, widget_token_valid
+from conversation.messages import card_text, results_messages
 from knowledge import models as m
 from knowledge.kb import KnowledgeBase
 from knowledge.seed import seed_helpline
