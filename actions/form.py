@@ -9,15 +9,18 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from conversation import messages
-from conversation.details import slot_updates
 from actions.glue import DETAIL_SLOTS, FORM_NAME, current_details, latest_details, latest_intent
 from actions.kb_access import KnowledgeBaseUnavailable, catalogue
+from conversation import messages
+from conversation.details import slot_updates
 
 DETAIL_INTENTS = {"inform", "find_services", "new_child"}
 """Outside the form, only these intents may change the family's details."""
 INTERRUPTIONS = {
     "urgent_risk",
+    "safeguarding_concern",
+    "parent_distress",
+    "change_detail",
     "talk_to_person",
     "start_again",
     "new_child",
@@ -63,11 +66,34 @@ class ActionValidateSlotMappings(Action):
         return [SlotSet(name, value) for name, value in updates.items()]
 
 
+MISSES_BEFORE_MOVING_ON = 3
+"""After this many questions for one detail without an answer, the conversation moves on (never a loop)."""
+
+
 class ValidateServiceSearchForm(FormValidationAction):
-    """Asks for the town when all we know is 'Hampshire' (services there are organised by district)."""
+    """Asks for the town when all we know is 'Hampshire' (services there are organised by district), and moves
+    on after the third unanswered question: needs become 'not sure yet'; without an age or a place the form ends
+    and the search action hands over to a person."""
 
     def name(self) -> str:
         return "validate_service_search_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        requested = tracker.get_slot("requested_slot")
+        unanswered = (
+            requested
+            and tracker.get_slot(requested) is None
+            and latest_intent(tracker) not in INTERRUPTIONS
+            and not details_changed_by_latest_message(tracker)
+            and consecutive_asks(tracker, requested) >= MISSES_BEFORE_MOVING_ON
+        )
+        if not unanswered:
+            return events
+        if requested == "needs":
+            dispatcher.utter_message(text=messages.NEEDS_NOTED_UNSURE)
+            return events + [SlotSet("needs", ["unsure"])]
+        return events + [SlotSet("requested_slot", None)]
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         slots = list(domain_slots)
@@ -91,6 +117,22 @@ def details_changed_by_latest_message(tracker: Tracker) -> bool:
         if event.get("event") == "slot" and event.get("name") in DETAIL_SLOTS and event.get("value") is not None:
             return True
     return False
+
+
+def consecutive_asks(tracker: Tracker, slot: str) -> int:
+    """How many times in a row the question for `slot` has been asked without any detail being given."""
+    count = 0
+    for event in reversed(tracker.events):
+        kind, name = event.get("event"), event.get("name")
+        if kind == "action" and name == f"action_ask_{slot}":
+            count += 1
+        elif kind == "action" and name and name.startswith("action_ask_"):
+            break
+        elif kind == "slot" and name in DETAIL_SLOTS and event.get("value") is not None:
+            break
+        elif kind == "active_loop" and name is None:
+            break
+    return count
 
 
 def slot_asked_before_latest_message(tracker: Tracker) -> str | None:
@@ -121,8 +163,18 @@ class AskFor(Action, abc.ABC):
         interrupted = latest_intent(tracker) in INTERRUPTIONS
         not_understood = asked_before and not interrupted and not details_changed_by_latest_message(tracker)
         resuming = asked_before and interrupted
-        dispatcher.utter_message(**messages.question(self.slot, rephrase=not_understood, resuming=resuming))
+        if not_understood and consecutive_asks(tracker, self.slot) >= 2:
+            dispatcher.utter_message(**self.choices(tracker))
+            return []
+        question = messages.question(
+            self.slot, rephrase=not_understood, resuming=resuming, authority=tracker.get_slot("local_authority")
+        )
+        dispatcher.utter_message(**question)
         return []
+
+    def choices(self, tracker: Tracker) -> dict:
+        """The second time an answer isn't understood: the question as buttons, and a person."""
+        return messages.choices_message(self.slot, messages.AGE_BUTTONS + [messages.BUTTON_PERSON])
 
 
 class AskForAge(AskFor):
@@ -132,10 +184,58 @@ class AskForAge(AskFor):
 class AskForNeeds(AskFor):
     slot = "needs"
 
+    def choices(self, tracker: Tracker) -> dict:
+        try:
+            return messages.choices_message(self.slot, messages.need_buttons(catalogue().vocabulary))
+        except KnowledgeBaseUnavailable:
+            return messages.choices_message(self.slot, [messages.BUTTON_NOT_SURE, messages.BUTTON_PERSON])
 
-class AskForLocalAuthority(AskFor):
+
+class AskForPlace(AskFor, abc.ABC):
+    def choices(self, tracker: Tracker) -> dict:
+        try:
+            gazetteer = catalogue().gazetteer
+        except KnowledgeBaseUnavailable:
+            return messages.choices_message(self.slot, [messages.BUTTON_PERSON])
+        return messages.choices_message(self.slot, messages.place_buttons(gazetteer, tracker.get_slot("local_authority")))
+
+
+class AskForLocalAuthority(AskForPlace):
     slot = "local_authority"
 
 
-class AskForDistrict(AskFor):
+class AskForDistrict(AskForPlace):
     slot = "district"
+
+
+DETAIL_SLOTS_TO_CLEAR = {"age": ("age_years",), "needs": ("needs",), "place": ("district", "local_authority", "place")}
+ASKED_AS = {"age": "age_years", "needs": "needs", "place": "local_authority"}
+DETAIL_WORDS = {
+    "age": "age", "ages": "age", "old": "age", "year": "age",
+    "needs": "needs", "need": "needs", "help": "needs", "diagnosis": "needs", "condition": "needs",
+    "place": "place", "area": "place", "town": "place", "location": "place", "where we live": "place",
+    "postcode": "place", "village": "place", "address": "place",
+}  # fmt: skip
+"""The words parents use for each detail ("the area is wrong" -> place)."""
+
+
+class ActionChangeDetail(Action):
+    """'Change the age' (a button or in words): forget that detail and ask for it again; the search then re-runs."""
+
+    def name(self) -> str:
+        return "action_change_detail"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        named = next(tracker.get_latest_entity_values("detail"), None) or ""
+        detail = DETAIL_WORDS.get(named.strip().lower())
+        if detail is None:
+            dispatcher.utter_message(text=messages.WHICH_DETAIL, buttons=messages.CHANGE_BUTTONS)
+            return []
+        dispatcher.utter_message(text=messages.CHANGE_PROMPTS[detail])
+        cleared = {slot: None for slot in DETAIL_SLOTS_TO_CLEAR[detail]}
+        events: list[EventType] = [SlotSet(slot, None) for slot in cleared]
+        try:
+            details = latest_details(tracker, catalogue(), ASKED_AS[detail])  # "change the age to 15"
+        except KnowledgeBaseUnavailable:
+            return events
+        return events + [SlotSet(n, v) for n, v in slot_updates(details, {**current_details(tracker), **cleared}).items()]

@@ -9,9 +9,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from conversation import messages
 from actions.glue import evaluate, say, search_place
 from actions.kb_access import UNAVAILABLE_ERRORS, KnowledgeBaseUnavailable, catalogue, knowledge_base, unavailable_message
+from actions.people import local_or_all
+from conversation import messages
 from knowledge.catalogue import ServiceEntry
 from knowledge.engine import explain_service
 from knowledge.text import loose
@@ -24,6 +25,9 @@ class ActionSearchServices(Action):
         return "action_search_services"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        searched = searched_details(tracker)
+        if searched["age"] is None or not searched["needs"] or not (searched["authority"] or searched["place"]):
+            return await self.hand_over(dispatcher, tracker)
         try:
             cat = catalogue()
             result = evaluate(tracker, record_unmet=True)
@@ -31,6 +35,8 @@ class ActionSearchServices(Action):
         except KB_DOWN:
             say(dispatcher, [unavailable_message()])
             return []
+        before = (tracker.get_slot("search_state") or {}).get("details")
+        say(dispatcher, [messages.noted_message(searched, cat.vocabulary, changed_details(before, searched))])
         if result.status == "ok":
             say(dispatcher, messages.results_messages(result, records, 0, cat.vocabulary))
         elif result.status == "no_match":
@@ -42,7 +48,45 @@ class ActionSearchServices(Action):
         else:
             say(dispatcher, messages.invalid_messages(result))
         state = {"ids": [m.service.id for m in result.eligible], "shown": len(records), "status": result.status}
-        return [SlotSet("search_state", state)]
+        return [SlotSet("search_state", {**state, "details": searched})]
+
+    async def hand_over(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """The questions ended without an age or a place (never a loop): offer a person instead."""
+        dispatcher.utter_message(text=messages.GIVE_UP_ASKING)
+        try:
+            helplines = local_or_all(catalogue(), ("helpline",), tracker.get_slot("local_authority"))
+        except KnowledgeBaseUnavailable:
+            say(dispatcher, [unavailable_message()])
+            return []
+        say(dispatcher, [messages.helpline_message(helplines)])
+        dispatcher.utter_message(text=messages.START_AGAIN_ANY_TIME, buttons=[messages.BUTTON_RESTART])
+        return [SlotSet("asked_for_person", True)]
+
+
+def searched_details(tracker: Tracker) -> dict:
+    """The details a search uses, as the parent would read them back."""
+    return {
+        "age": tracker.get_slot("age_years"),
+        "needs": list(tracker.get_slot("needs") or []),
+        "place": tracker.get_slot("place"),
+        "district": tracker.get_slot("district"),
+        "authority": tracker.get_slot("local_authority"),
+    }
+
+
+def changed_details(before: dict | None, now: dict) -> list[str]:
+    """Which of age, needs and place differ from the last search ([] for a first search)."""
+    if not before:
+        return []
+    place_keys = ("place", "district", "authority")
+    changed = []
+    if before.get("age") != now["age"]:
+        changed.append("age")
+    if sorted(before.get("needs") or []) != sorted(now["needs"]):
+        changed.append("needs")
+    if any(before.get(k) != now[k] for k in place_keys):
+        changed.append("place")
+    return changed
 
 
 class ActionShowMore(Action):

@@ -24,16 +24,10 @@ from knowledge.kb import KnowledgeBase
 logger = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class KnowledgeBaseEntityCheck(GraphComponent):
-    def __init__(self) -> None:
-        self._kb: KnowledgeBase | None = None
+class KnowledgeBaseReader:
+    """The knowledge base's catalogue for an NLU component ($LOCAL_OFFER_DATABASE_URL); None if unreachable."""
 
-    @classmethod
-    def create(
-        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
-    ) -> KnowledgeBaseEntityCheck:
-        return cls()
+    _kb: KnowledgeBase | None = None
 
     def _catalogue(self):
         try:
@@ -41,8 +35,17 @@ class KnowledgeBaseEntityCheck(GraphComponent):
                 self._kb = KnowledgeBase()
             return self._kb.catalogue()
         except (SQLAlchemyError, OSError) as error:
-            logger.warning("knowledge base unavailable, entities not checked: %s", type(error).__name__)
+            logger.warning("knowledge base unavailable to %s: %s", type(self).__name__, type(error).__name__)
             return None
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class KnowledgeBaseEntityCheck(GraphComponent, KnowledgeBaseReader):
+    @classmethod
+    def create(
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> KnowledgeBaseEntityCheck:
+        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         catalogue = None

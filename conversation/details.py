@@ -12,19 +12,31 @@ from dataclasses import dataclass, field
 from knowledge.ages import parse_age
 from knowledge.catalogue import Catalogue
 from knowledge.places import PlaceError, ResolvedPlace
+from knowledge.text import without_markup
 from knowledge.vocabulary import ANY_NEED, NEED_CODES
 
 OUTSIDE_UNKNOWN_AUTHORITY = "outside our area"
 """`local_authority` for a postcode outside every area we hold postcodes for (e.g. M1)."""
 
-_ADDING = re.compile(r"\b(also|too|as well|and also|plus|another thing)\b")
+_ADDING = re.compile(
+    r"\b(also|too|as well|and also|plus|another thing|on top of|could it be|might it be|might (also )?be|may (also )?be"
+    r"|maybe|what about|how about|and (she|he|they)|wondering if|i think (she|he|they)|possibly|perhaps)\b"
+)
+"""A need added to the ones already given ("she's also anxious", "could it be dyslexia?")."""
+_REPLACING = re.compile(
+    r"(^\s*no\b|\b(i meant|meant to say|i mean|actually|instead|rather than|sorry|oops|whoops|wrong|typo|mistake"
+    r"|correction|not what i said|change (it|that) to|i said the wrong)\b)"
+)
+"""A correction: the needs given replace the ones noted ("sorry, I meant dyslexia")."""
 
 
 @dataclass
 class Details:
     age: float | None = None
     needs: list[str] = field(default_factory=list)
+    negated_needs: list[str] = field(default_factory=list)
     adds_needs: bool = False
+    replaces_needs: bool = False
     place: ResolvedPlace | None = None
     place_error: PlaceError | None = None
 
@@ -33,29 +45,54 @@ def _entity_values(entities: list[dict], name: str) -> list[str]:
     return [str(e.get("value") or "") for e in entities or [] if e.get("entity") == name and e.get("value")]
 
 
+def _outside_markup(entities: list[dict], plain: str) -> list[dict]:
+    """Entities that are not inside pasted markup or code (where `plain` was blanked out)."""
+    kept = []
+    for entity in entities or []:
+        start, end = entity.get("start"), entity.get("end")
+        if isinstance(start, int) and isinstance(end, int) and end > start and not plain[start:end].strip():
+            continue
+        kept.append(entity)
+    return kept
+
+
+def read_needs(text: str, entities: list[dict], catalogue: Catalogue, requested_slot: str | None = None) -> Details:
+    """The needs a message names or describes, and the ones it says the child does not have."""
+    vocabulary = catalogue.vocabulary
+    mentions = vocabulary.mentions(text)
+    found: list[str] = []
+    for value in _entity_values(entities, "need"):
+        in_value = vocabulary.codes_in_text(value) or [c for c in [vocabulary.resolve(value)] if c]
+        found.extend(c for c in in_value if c not in mentions.negated)
+    found.extend(mentions.codes)
+    needs = [c for c in dict.fromkeys(found) if c in NEED_CODES]
+    if not needs:
+        needs = [c for c in vocabulary.codes_from_cues(text, need_context=requested_slot == "needs") if c not in mentions.negated]
+    if not needs and ANY_NEED in found:
+        needs = ["unsure"]  # "special needs", "SEND": nothing specific yet
+    if needs == ["unsure"] and requested_slot not in (None, "needs"):
+        needs = []  # "not sure" answers the question asked (the age, the place), not the needs
+    lowered = text.lower().replace("\u2019", "'")
+    return Details(
+        needs=needs,
+        negated_needs=[c for c in mentions.negated if c in NEED_CODES],
+        adds_needs=bool(_ADDING.search(lowered)),
+        replaces_needs=bool(_REPLACING.search(lowered)),
+    )
+
+
 def read_details(text: str, entities: list[dict], catalogue: Catalogue, requested_slot: str | None = None) -> Details:
     """Everything the message says about age, needs and place."""
-    details = Details()
     text = text or ""
+    plain = without_markup(text)
+    entities = _outside_markup(entities, plain)
+    details = read_needs(plain, entities, catalogue, requested_slot)
     for value in _entity_values(entities, "age"):
         details.age = parse_age(value, expecting=True)
         if details.age is not None:
             break
     if details.age is None:
-        details.age = parse_age(text, expecting=requested_slot == "age_years")
-
-    vocabulary = catalogue.vocabulary
-    found: list[str] = []
-    for value in _entity_values(entities, "need"):
-        found.extend(vocabulary.codes_in_text(value) or [c for c in [vocabulary.resolve(value)] if c])
-    found.extend(vocabulary.codes_in_text(text))
-    needs = [c for c in dict.fromkeys(found) if c in NEED_CODES]
-    if not needs and ANY_NEED in found:
-        needs = ["unsure"]  # "special needs", "SEND": nothing specific yet
-    if needs == ["unsure"] and requested_slot not in (None, "needs"):
-        needs = []  # "not sure" answers the question asked (the age, the place), not the needs
-    details.needs = needs
-    details.adds_needs = bool(_ADDING.search(text.lower()))
+        details.age = parse_age(plain, expecting=requested_slot == "age_years")
 
     gazetteer = catalogue.gazetteer
     for value in _entity_values(entities, "place"):
@@ -65,9 +102,10 @@ def read_details(text: str, entities: list[dict], catalogue: Catalogue, requeste
             break
         details.place_error = resolved
     if details.place is None:
-        details.place = gazetteer.find_in_text(text)
-    if details.place is None and requested_slot in ("local_authority", "district") and details.age is None and not needs:
-        resolved = gazetteer.resolve(text)
+        details.place = gazetteer.find_in_text(plain)
+    answering_place = requested_slot in ("local_authority", "district") and details.age is None and not details.needs
+    if details.place is None and answering_place:
+        resolved = gazetteer.resolve(plain)
         if isinstance(resolved, ResolvedPlace):
             details.place = resolved
         else:
@@ -75,6 +113,24 @@ def read_details(text: str, entities: list[dict], catalogue: Catalogue, requeste
     if details.place is not None:
         details.place_error = None
     return details
+
+
+def merged_needs(existing: list[str], details: Details) -> list[str]:
+    """The needs after this message: they accumulate, unless the parent corrects them.
+
+    "also", "could it be..." add; a negated need is removed ("it's not ADHD, it's anxiety");
+    a correction with no negation ("sorry, I meant dyslexia") replaces the list; otherwise a
+    new need is added to the ones already given. A named need replaces "not sure yet".
+    """
+    kept = [n for n in existing if n not in details.negated_needs]
+    if not details.needs:
+        return kept
+    if details.replaces_needs and not details.adds_needs and not details.negated_needs:
+        kept = []
+    merged = list(dict.fromkeys(kept + details.needs))
+    if len(merged) > 1 and "unsure" in merged:
+        merged = [n for n in merged if n != "unsure"]
+    return merged
 
 
 def place_slots(place: ResolvedPlace) -> dict:
@@ -90,13 +146,10 @@ def slot_updates(details: Details, current: dict) -> dict:
     updates: dict = {}
     if details.age is not None and details.age != current.get("age_years"):
         updates["age_years"] = details.age
-    if details.needs:
-        existing = list(current.get("needs") or [])
-        merged = list(dict.fromkeys(existing + details.needs)) if details.adds_needs and existing else details.needs
-        if len(merged) > 1 and "unsure" in merged:
-            merged = [n for n in merged if n != "unsure"]  # a named need replaces "not sure"
-        if merged != existing:
-            updates["needs"] = merged
+    existing = list(current.get("needs") or [])
+    merged = merged_needs(existing, details)
+    if merged != existing:
+        updates["needs"] = merged or None
     if details.place is not None:
         for name, value in place_slots(details.place).items():
             if value != current.get(name):

@@ -11,7 +11,7 @@ from datetime import date
 
 from knowledge.catalogue import SignpostEntry
 from knowledge.engine import EligibilityResult, format_age
-from knowledge.vocabulary import ACCESS_ROUTES
+from knowledge.vocabulary import ACCESS_ROUTES, NEED_CODES
 
 PAGE_SIZE = 3
 COVERAGE = "Hampshire, Southampton and Portsmouth"
@@ -255,7 +255,7 @@ QUESTIONS = {
     "'won't go to school', 'dyslexia', or 'not sure yet'. You can mention more than one thing.",
     "local_authority": "Where do you live? Your town or village, or the first part of your postcode (like PO9 or SO16), "
     "is enough.",
-    "district": "Which town or village in Hampshire? Services are organised by area, so this helps me find the nearest ones.",
+    "district": "Which town or village in {authority}? Services are organised by area, so this helps me find the nearest ones.",
 }
 REPHRASED = {
     "age_years": "Sorry, I didn't catch the age. You can write a number like 7, '18 months', '3 and a half', or a school "
@@ -264,7 +264,7 @@ REPHRASED = {
     "'anxiety', 'dyslexia', 'hearing', 'epilepsy', or 'not sure yet'.",
     "local_authority": "Sorry, I don't recognise that place. Could you give your town or village, or the first part of "
     "your postcode (like PO9 or SO16)?",
-    "district": "Sorry, I don't recognise that place in Hampshire. Which town or village do you live in, or what's the "
+    "district": "Sorry, I don't recognise that place in {authority}. Which town or village do you live in, or what's the "
     "first part of your postcode?",
 }
 QUESTION_BUTTONS = {"needs": [{"title": "Not sure yet", "payload": '/inform{"need": "not sure"}'}]}
@@ -280,12 +280,13 @@ HOW_I_CHOOSE = (
 )
 
 
-def question(slot: str, rephrase: bool = False, resuming: bool = False) -> dict:
+def question(slot: str, rephrase: bool = False, resuming: bool = False, authority: str | None = None) -> dict:
     """The form's question for a slot: in other words if the last answer wasn't understood."""
     if rephrase:
         text = REPHRASED[slot]
     else:
         text = ("Back to finding services. " if resuming else "") + QUESTIONS[slot]
+    text = text.replace("{authority}", authority or "your county")
     return {"text": text, "buttons": QUESTION_BUTTONS.get(slot, [])}
 
 
@@ -339,3 +340,187 @@ def local_advice_message(signposts: list[SignpostEntry]) -> dict:
         "text": "Free, impartial local help:\n" + "\n".join("- " + signpost_text(sp) for sp in signposts),
         "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in signposts]},
     }
+
+
+# --- the areas covered (data: the knowledge base's authorities in coverage) ----------------------
+
+
+def coverage_text(gazetteer) -> str:
+    """ "Hampshire, Southampton and Portsmouth": the authorities this assistant covers, largest area first."""
+    authorities = gazetteer.authorities.values() if gazetteer is not None else ()
+    names = [a.name for a in sorted(authorities, key=lambda a: (a.kind != "county", a.name)) if a.in_coverage]
+    if not names:
+        return "this council's area"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def greeting(coverage: str) -> dict:
+    return {
+        "text": f"Hello. I can help you find support for a child or young person (up to 25) with special educational "
+        f"needs or a disability in {coverage}. Tell me their age, what you're worried about, and where you live, in "
+        "any order. I won't ask for names or addresses.",
+        "buttons": [BUTTON_FIND, BUTTON_EHCP, BUTTON_PERSON],
+    }
+
+
+def out_of_scope(coverage: str) -> dict:
+    return {
+        "text": f"Sorry, I can't help with that. I can help you find SEND services for a child or young person up to 25 "
+        f"in {coverage}, answer questions about EHC plans and SEN support, or put you in touch with a person.",
+        "buttons": [BUTTON_FIND, BUTTON_PERSON],
+    }
+
+
+BUTTON_FIND = {"title": "Find help", "payload": "/find_services"}
+BUTTON_EHCP = {"title": "What's an EHC plan?", "payload": "/ask_ehcp"}
+
+
+# --- what I understood, and what changed ---------------------------------------------------------
+
+DETAIL_LABELS = {"age": "age", "needs": "needs", "place": "place"}
+CHANGE_BUTTONS = [
+    {"title": "Change the age", "payload": '/change_detail{"detail": "age"}'},
+    {"title": "Change the needs", "payload": '/change_detail{"detail": "needs"}'},
+    {"title": "Change the place", "payload": '/change_detail{"detail": "place"}'},
+]
+
+
+def age_words(age: float) -> str:
+    """7 -> "7 years old", 1.5 -> "18 months old", 0 -> "a newborn"."""
+    if age == 0:
+        return "a newborn"
+    if age < 2:
+        months = round(age * 12)
+        return f"{months} month{'s' if months != 1 else ''} old"
+    return f"{format_age(age)} year{'s' if age != 1 else ''} old"
+
+
+def place_words(place: str | None, district: str | None, authority: str | None) -> str:
+    """ "Andover (Test Valley)", "Southampton", "Reading"."""
+    named = place or district or authority or "somewhere I don't know yet"
+    area = district if district and district.casefold() != named.casefold() else None
+    if area is None and authority and authority.casefold() != named.casefold() and not district:
+        area = authority
+    return f"{named} ({area})" if area else named
+
+
+def noted_message(details: dict, vocabulary, changed: list[str] = ()) -> dict:
+    """ "I've noted: 4 years old, speech and language, Andover (Test Valley)." with buttons to change any part.
+
+    `details` holds age, needs, place, district and authority; `changed` names the parts this
+    message changed ("age", "needs", "place"), which are said first.
+    """
+    parts = {
+        "age": age_words(details["age"]) if details.get("age") is not None else "age not known",
+        "needs": needs_text(details.get("needs") or [], vocabulary),
+        "place": place_words(details.get("place"), details.get("district"), details.get("authority")),
+    }
+    noted = ", ".join(parts.values())
+    if changed:
+        what = " and ".join(f"the {DETAIL_LABELS[c]} to {parts[c]}" for c in changed)
+        text = f"Thanks, I've changed {what}. Now looking for: {noted}."
+    else:
+        text = f"I've noted: {noted}. If anything's wrong, just tell me or use a button."
+    return {"text": text, "buttons": CHANGE_BUTTONS}
+
+
+WHICH_DETAIL = "What would you like to change?"
+CHANGE_PROMPTS = {
+    "age": "OK, let's change the age.",
+    "needs": "OK, let's change what you'd like help with.",
+    "place": "OK, let's change the place.",
+}
+
+
+# --- never a loop: the second miss offers buttons, the third moves on ---------------------------
+
+AGE_BUTTONS = [
+    {"title": "Under 2", "payload": '/inform{"age": "1"}'},
+    {"title": "2 to 4", "payload": '/inform{"age": "3"}'},
+    {"title": "5 to 10", "payload": '/inform{"age": "8"}'},
+    {"title": "11 to 15", "payload": '/inform{"age": "13"}'},
+    {"title": "16 to 18", "payload": '/inform{"age": "17"}'},
+    {"title": "19 to 25", "payload": '/inform{"age": "21"}'},
+]
+BUTTON_NOT_SURE = {"title": "Not sure yet", "payload": '/inform{"need": "not sure"}'}
+
+
+def need_buttons(vocabulary) -> list[dict]:
+    """One button per need the knowledge base knows (its plain name), then "Not sure yet" and a person."""
+    buttons = [
+        {"title": term.label[:1].upper() + term.label[1:], "payload": f'/inform{{"need": "{term.code}"}}'}
+        for code, term in sorted(vocabulary.terms.items())
+        if code in NEED_CODES and code != "unsure"
+    ]
+    return buttons + [BUTTON_NOT_SURE, BUTTON_PERSON]
+
+
+def place_buttons(gazetteer, authority: str | None = None) -> list[dict]:
+    """The districts of the family's authority, or the authorities covered, as buttons."""
+    info = next((a for a in gazetteer.authorities.values() if a.name == authority), None)
+    if info is not None:
+        names = sorted(d.name for d in gazetteer.districts.values() if d.authority_gss == info.gss_code)
+    else:
+        names = sorted(a.name for a in gazetteer.authorities.values() if a.in_coverage)
+    return [{"title": name, "payload": f'/inform{{"place": "{name}"}}'} for name in names] + [BUTTON_PERSON]
+
+
+OFFER_CHOICES = {
+    "age_years": "Let's try it another way. Pick the closest age, or type a number like 7:",
+    "needs": "Let's try it another way. Pick what fits best (you can pick more than one, one at a time), or "
+    "choose 'Not sure yet':",
+    "local_authority": "Let's try it another way. Pick your area, or type your town or the first part of your postcode:",
+    "district": "Let's try it another way. Pick your district, or type your town or the first part of your postcode:",
+}
+START_AGAIN_ANY_TIME = "Whenever you're ready, you can tell me your child's age, needs and where you live again, or start again."
+NEEDS_NOTED_UNSURE = (
+    "That's fine: I'll note 'not sure yet' and look for help that doesn't need a diagnosis. You can tell me more at any time."
+)
+GIVE_UP_ASKING = (
+    "I'm sorry, I'm still not getting it, and I don't want to keep asking you the same thing. A person at the "
+    "helpline can help you instead:"
+)
+
+
+def choices_message(slot: str, buttons: list[dict]) -> dict:
+    return {"text": OFFER_CHOICES[slot], "buttons": buttons}
+
+
+# --- three kinds of worry ----------------------------------------------------------------------
+
+
+def _contact_line(sp: SignpostEntry) -> str:
+    line = f"{sp.name}: {sp.phone}" if sp.phone else sp.name
+    if sp.opening_hours:
+        line += f" ({sp.opening_hours})"
+    return line
+
+
+def safeguarding_message(signposts: list[SignpostEntry]) -> dict:
+    """Someone may be harming the child: 999 if in danger now; otherwise the council's front door and the NSPCC."""
+    lines = "\n".join("- " + _contact_line(sp) for sp in signposts)
+    text = (
+        "Thank you for telling me. That must be very worrying. If the child is in danger right now, call 999.\n"
+        "Otherwise, please tell people whose job is to keep children safe. They will listen and can act:\n"
+        f"{lines}\n"
+        "You don't need proof, and you can talk it through with them first."
+    )
+    return {"text": text, "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in signposts]}}
+
+
+def support_parent_message(helplines: list[SignpostEntry], advice: list[SignpostEntry]) -> dict:
+    """The parent is at the end of their tether (no danger): kindness, a person to talk to, and local support."""
+    people = helplines + [sp for sp in advice if sp not in helplines]
+    lines = "\n".join("- " + _contact_line(sp) for sp in people)
+    text = (
+        "I'm so sorry, that sounds exhausting, and you don't have to sort it all out on your own. "
+        "These people can talk it through with you:\n"
+        f"{lines}\n"
+        "If it's about school (being sent home, left out or excluded), the SENDIAS service can advise you on your "
+        "child's rights, free. If you ever feel you can't keep going, Samaritans are there any time on 116 123. "
+        "I'll keep helping you find services too."
+    )
+    return {"text": text, "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in people]}}
+
+
+NEW_CHILD = "Of course. Let's look at your other child."

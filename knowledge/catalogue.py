@@ -20,7 +20,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
-from knowledge.needs import NeedTerm, NeedVocabulary
+from knowledge.needs import CUE_KIND, NeedTerm, NeedVocabulary
 from knowledge.places import Authority, District, Gazetteer, PlaceName
 from knowledge.vocabulary import ANY_NEED, OFFERED_STATUS, TIER_ORDER
 
@@ -177,8 +177,12 @@ def load_vocabulary(session: Session) -> NeedVocabulary:
         NeedTerm(t.code, t.name, t.plain_name, t.broad_area, t.description)
         for t in session.execute(select(m.TaxonomyTerm).where(m.TaxonomyTerm.taxonomy == m.NEEDS_TAXONOMY)).scalars()
     ]
-    synonyms = session.execute(select(m.NeedSynonym.phrase, m.TaxonomyTerm.code).join(m.TaxonomyTerm, m.NeedSynonym.term)).all()
-    return NeedVocabulary.build(terms, [(phrase, code) for phrase, code in synonyms])
+    rows = session.execute(
+        select(m.NeedSynonym.phrase, m.TaxonomyTerm.code, m.NeedSynonym.kind).join(m.TaxonomyTerm, m.NeedSynonym.term)
+    ).all()
+    phrases = [(phrase, code) for phrase, code, kind in rows if kind != CUE_KIND]
+    cues = [(phrase, code) for phrase, code, kind in rows if kind == CUE_KIND]
+    return NeedVocabulary.build(terms, phrases, cues)
 
 
 def load_catalogue(session: Session) -> Catalogue:

@@ -38,6 +38,7 @@ SIGNPOST_KIND_NAMES = {
     "nhs": "NHS",
     "helpline": "Helpline",
     "urgent": "Urgent help",
+    "safeguarding": "Worried a child is being harmed",
     "adult_services": "Adult services",
     "local_offer": "Local Offer or council",
     "government": "Government",
@@ -48,6 +49,7 @@ SYNONYM_KINDS = {
     "abbreviation": "Abbreviation",
     "misspelling": "Misspelling",
     "description": "Everyday description",
+    "cue": "Cue word (counts only when a parent describes a difficulty)",
 }
 PLACE_KINDS = {"city": "City", "town": "Town", "village": "Village", "suburb": "Suburb", "area": "Area"}
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()-]*$")

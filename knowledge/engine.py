@@ -22,6 +22,7 @@ from knowledge.catalogue import Catalogue, ServiceEntry, SignpostEntry
 from knowledge.places import PlaceError, ResolvedPlace
 from knowledge.vocabulary import (
     ANY_NEED,
+    CRISIS_SIGNPOST_KINDS,
     ENGLAND_GSS,
     LOCAL_OFFER_MAX_AGE,
     NEED_CODES,
@@ -363,8 +364,8 @@ def _signposts(catalogue, age, needs, place, adult: bool = False) -> tuple[Signp
     authority = place.authority_gss if place else None
     ranked = []
     for sp in catalogue.signposts:
-        if sp.kind == "urgent":
-            continue
+        if sp.kind in CRISIS_SIGNPOST_KINDS:
+            continue  # given with the urgent-help and safeguarding answers, never as ordinary signposts
         if sp.scope == "local" and sp.authority_gss != authority:
             continue
         if age is not None and not age_fits(age, sp.minimum_age, sp.maximum_age):

@@ -100,6 +100,7 @@ def load_needs(session: Session, path: Path) -> int:
             ("abbreviation", "abbreviations"),
             ("misspelling", "misspellings"),
             ("description", "descriptions"),
+            ("cue", "cues"),
         ):
             for phrase in entry.get(key) or []:
                 phrase = " ".join(str(phrase).split()).lower()

@@ -60,11 +60,14 @@ SIGNPOST_KINDS: tuple[str, ...] = (
     "nhs",
     "helpline",
     "urgent",
+    "safeguarding",
     "adult_services",
     "local_offer",
     "government",
 )
 SIGNPOST_SCOPES: tuple[str, ...] = ("local", "national")
+CRISIS_SIGNPOST_KINDS: tuple[str, ...] = ("urgent", "safeguarding")
+"""Signposts for danger and harm: part of those answers, never of a search's results."""
 
 ENGLAND_GSS = "E92000001"
 """Service area code for services available anywhere in England."""

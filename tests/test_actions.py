@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from actions.form import (
     INTERRUPTIONS,
+    ActionChangeDetail,
     ActionValidateSlotMappings,
     AskForAge,
     AskForDistrict,
@@ -25,6 +26,8 @@ from actions.kb_access import use_knowledge_base
 from actions.people import ActionLocalAdvice, ActionTalkToPerson
 from actions.search import ActionSearchServices, ActionShowMore, ActionWhyNot, ActionWhyThis
 from actions.session import ActionNewChild, ActionStartAgain
+from actions.small_talk import ActionGreet, ActionOutOfScope
+from actions.worry import ActionSafeguarding, ActionSupportParent
 from conversation import messages
 from conversation.details import OUTSIDE_UNKNOWN_AUTHORITY
 from knowledge import models as m
@@ -287,6 +290,75 @@ def test_after_another_detail_the_question_is_not_called_misunderstood():
     assert not sent[0]["text"].startswith("Sorry")
 
 
+def _asked_and_missed(slot: str, times: int) -> list[dict]:
+    """The events of `times` questions for `slot`, each answered with something not understood."""
+    events = []
+    for _ in range(times):
+        events += [
+            {"event": "action", "name": f"action_ask_{slot}"},
+            {"event": "slot", "name": "requested_slot", "value": slot},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "purple", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+            {"event": "slot", "name": slot, "value": None},
+        ]
+    return events
+
+
+@pytest.mark.parametrize("asker", ASKERS, ids=lambda a: a.slot)
+def test_the_second_miss_offers_buttons_and_a_person(kb, asker):
+    """Never the same question a third time: after two misses, the choices as buttons."""
+    slots = {"requested_slot": asker.slot, "local_authority": "Hampshire" if asker.slot == "district" else None}
+    events = _asked_and_missed(asker.slot, 2)
+    _, sent = run(asker, tracker(slots, text="purple", intent="nlu_fallback", form=True, events=events))
+    texts_sent = [sent[0]["text"]]
+    assert sent[0]["text"] == messages.OFFER_CHOICES[asker.slot]
+    assert messages.BUTTON_PERSON in sent[0]["buttons"] and len(sent[0]["buttons"]) >= 3
+    _, sent = run(asker, tracker(slots, text="purple", intent="nlu_fallback", form=True, events=events[:5]))
+    texts_sent.append(sent[0]["text"])
+    assert len(set(texts_sent)) == 2 and messages.question(asker.slot)["text"] not in texts_sent
+
+
+def test_need_buttons_come_from_the_knowledge_base(kb, catalogue):
+    events = _asked_and_missed("needs", 2)
+    _, sent = run(AskForNeeds(), tracker({"requested_slot": "needs"}, text="purple", form=True, events=events))
+    titles = [b["title"].lower() for b in sent[0]["buttons"]]
+    for code in ("autism", "speech_language", "hearing"):
+        assert catalogue.vocabulary.label(code).lower() in titles
+    assert messages.BUTTON_NOT_SURE in sent[0]["buttons"]
+
+
+def test_place_buttons_are_the_districts_of_the_county(kb, catalogue):
+    events = _asked_and_missed("district", 2)
+    slots = {"requested_slot": "district", "local_authority": "Hampshire"}
+    _, sent = run(AskForDistrict(), tracker(slots, text="purple", form=True, events=events))
+    hampshire = authority_of(catalogue, "Havant")
+    districts = {d.name for d in catalogue.gazetteer.districts.values() if d.authority_gss == hampshire.gss_code}
+    assert {b["title"] for b in sent[0]["buttons"]} - {messages.BUTTON_PERSON["title"]} == districts
+
+
+def test_the_third_miss_on_needs_moves_on_as_not_sure(kb):
+    events = _asked_and_missed("needs", 3)
+    slots = {"age_years": 7.0, "requested_slot": "needs", "needs": None}
+    result, sent = run(
+        ValidateServiceSearchForm(), tracker(slots, text="purple", intent="nlu_fallback", form=True, events=events)
+    )
+    assert {"event": "slot", "timestamp": None, "name": "needs", "value": ["unsure"]} in result
+    assert sent[0]["text"] == messages.NEEDS_NOTED_UNSURE
+
+
+@pytest.mark.parametrize("slot", ["age_years", "local_authority"])
+def test_the_third_miss_on_age_or_place_ends_the_questions(kb, slot):
+    events = _asked_and_missed(slot, 3)
+    result, _ = run(ValidateServiceSearchForm(), tracker({"requested_slot": slot}, text="purple", form=True, events=events))
+    assert {"event": "slot", "timestamp": None, "name": "requested_slot", "value": None} in result
+
+
+def test_two_misses_are_not_yet_enough_to_move_on(kb):
+    events = _asked_and_missed("needs", 2)
+    result, sent = run(ValidateServiceSearchForm(), tracker({"requested_slot": "needs"}, text="purple", form=True, events=events))
+    assert not [e for e in result if e.get("name") == "needs" and e.get("value")] and not sent
+
+
 def _next_question_after(kb_slots, answer_events, text):
     """Run validate_service_search_form, then the ask action Rasa would run, on the tracker Rasa would build.
 
@@ -334,14 +406,22 @@ def test_next_question_in_hampshire_without_a_district_is_plain(kb):
 # --- action_search_services --------------------------------------------------------------
 
 
+def searched(state: dict) -> dict:
+    return {key: value for key, value in state.items() if key != "details"}
+
+
 def test_search_ok_shows_the_first_page_and_remembers_the_rest(kb, catalogue):
     slots = family(catalogue, 7, ["autism"], "Havant")
     before = unmet_count(kb)
     events, sent = run(ActionSearchServices(), tracker(slots, intent="find_services"))
     result = kb.find(7, ["autism"], "Havant", record_unmet=False)
     state = slot_events(events)["search_state"]
-    assert state == {"ids": [x.service.id for x in result.eligible], "shown": messages.PAGE_SIZE, "status": "ok"}
-    assert f"I found {len(result.eligible)} services" in sent[0]["text"]
+    expected = {"ids": [x.service.id for x in result.eligible], "shown": messages.PAGE_SIZE, "status": "ok"}
+    details = {"age": 7, "needs": ["autism"], "place": "Havant", "district": "Havant", "authority": "Hampshire"}
+    assert state == {**expected, "details": details}
+    assert sent[0]["text"].startswith("I've noted: 7 years old, autism (including Asperger's), Havant.")
+    assert sent[0]["buttons"] == messages.CHANGE_BUTTONS
+    assert f"I found {len(result.eligible)} services" in sent[1]["text"]
     shown = [card["id"] for card in sent[-1]["custom"]["cards"]]
     assert shown == state["ids"][: messages.PAGE_SIZE]
     assert messages.BUTTON_MORE in sent[-1]["buttons"]
@@ -352,7 +432,7 @@ def test_search_with_only_the_county(kb):
     slots = {"age_years": 7.0, "needs": ["autism"], "local_authority": "Hampshire", "place": "Hampshire"}
     events, sent = run(ActionSearchServices(), tracker(slots))
     assert slot_events(events)["search_state"]["status"] == "ok"
-    assert "in Hampshire" in sent[0]["text"]
+    assert "in Hampshire" in sent[1]["text"]
 
 
 def test_search_no_match_explains_and_signposts(on_gap_kb):
@@ -360,7 +440,7 @@ def test_search_no_match_explains_and_signposts(on_gap_kb):
     age, needs, place = GAP
     before = unmet_count(on_gap_kb)
     events, sent = run(ActionSearchServices(), tracker(family(catalogue, age, needs, place)))
-    assert slot_events(events)["search_state"] == {"ids": [], "shown": 0, "status": "no_match"}
+    assert searched(slot_events(events)["search_state"]) == {"ids": [], "shown": 0, "status": "no_match"}
     text = texts(sent)
     assert "couldn't find" in text
     authority = authority_of(catalogue, place)
@@ -381,7 +461,7 @@ def test_search_out_of_area_names_their_authority(on_gap_kb, town):
     before = unmet_count(on_gap_kb)
     events, sent = run(ActionSearchServices(), tracker(slots))
     assert slot_events(events)["search_state"]["status"] == "out_of_area"
-    assert f"{town} is in {place.authority_name}" in sent[0]["text"]
+    assert f"{town} is in {place.authority_name}" in sent[1]["text"]
     assert unmet_count(on_gap_kb) == before + 1
 
 
@@ -389,14 +469,14 @@ def test_search_outside_every_known_authority(on_gap_kb):
     slots = {"age_years": 7.0, "needs": ["autism"], "local_authority": OUTSIDE_UNKNOWN_AUTHORITY, "place": "M1"}
     events, sent = run(ActionSearchServices(), tracker(slots))
     assert slot_events(events)["search_state"]["status"] == "out_of_area"
-    assert messages.FIND_COUNCIL_URL in sent[0]["text"]
+    assert messages.FIND_COUNCIL_URL in sent[1]["text"]
 
 
 def test_search_over_25(on_gap_kb):
     catalogue = on_gap_kb.catalogue()
     events, sent = run(ActionSearchServices(), tracker(family(catalogue, 30.0, ["autism"], "Havant")))
-    assert slot_events(events)["search_state"] == {"ids": [], "shown": 0, "status": "over_age"}
-    assert "up to age 25" in sent[0]["text"]
+    assert searched(slot_events(events)["search_state"]) == {"ids": [], "shown": 0, "status": "over_age"}
+    assert "up to age 25" in sent[1]["text"]
     adult = [
         sp
         for sp in catalogue.signposts
@@ -405,11 +485,29 @@ def test_search_over_25(on_gap_kb):
     assert adult and all(sp.name in texts(sent) for sp in adult)
 
 
-def test_search_with_something_missing_asks_again(kb, catalogue):
-    slots = {**family(catalogue, 7, ["autism"], "Havant"), "needs": None}
+@pytest.mark.parametrize("missing", ["age_years", "local_authority"])
+def test_questions_given_up_hand_over_to_a_person(kb, catalogue, missing):
+    """The form ends without an age or a place after three unanswered questions: a person, not a loop."""
+    slots = {**family(catalogue, 7, ["autism"], "Havant"), missing: None}
+    if missing == "local_authority":
+        slots.update(district=None, place=None)
     events, sent = run(ActionSearchServices(), tracker(slots))
-    assert slot_events(events)["search_state"]["status"] == "invalid"
-    assert "Could you tell me again?" in sent[0]["text"]
+    assert slot_events(events) == {"asked_for_person": True}
+    assert sent[0]["text"] == messages.GIVE_UP_ASKING
+    helpline = next(sp for sp in catalogue.signposts if sp.kind == "helpline" and sp.phone)
+    assert helpline.phone in texts(sent)
+    assert messages.BUTTON_RESTART in sent[-1]["buttons"]
+
+
+def test_a_second_search_says_what_changed(kb, catalogue):
+    before = family(catalogue, 5, ["autism"], "Havant")
+    state = slot_events(run(ActionSearchServices(), tracker(before))[0])["search_state"]
+    after = {**family(catalogue, 15, ["autism", "semh"], "Havant"), "search_state": state}
+    events, sent = run(ActionSearchServices(), tracker(after))
+    assert sent[0]["text"].startswith("Thanks, I've changed the age to 15 years old and the needs to autism")
+    assert slot_events(events)["search_state"]["details"]["age"] == 15
+    result = kb.find(15, ["autism", "semh"], "Havant", record_unmet=False)
+    assert f"I found {len(result.eligible)} services for a 15-year-old" in sent[1]["text"]
 
 
 # --- show more, why these, why not --------------------------------------------------------
@@ -541,6 +639,85 @@ def test_new_child_with_the_same_age_still_sets_it(kb, catalogue):
     slots = family(catalogue, 7, ["autism"], "Havant")
     events, _ = run(ActionNewChild(), tracker(slots, text="her brother is 7 too, and has ADHD", intent="new_child"))
     assert slot_events(events[3:]) == {"age_years": 7.0, "needs": ["adhd"]}
+
+
+def test_worried_about_my_boy_as_an_opening_is_not_another_child(kb):
+    _, sent = run(ActionNewChild(), tracker(text="I'm concerned about my little boy", intent="new_child"))
+    assert messages.NEW_CHILD not in texts(sent)
+    events, sent = run(
+        ActionNewChild(), tracker({"age_years": 7.0, "needs": ["autism"]}, text="and my other son?", intent="new_child")
+    )
+    assert sent[0]["text"] == messages.NEW_CHILD
+    assert slot_events(events)["age_years"] is None
+
+
+@pytest.mark.parametrize(
+    "text, entities, cleared, kept",
+    [
+        ("/change_detail", [{"entity": "detail", "value": "age"}], ["age_years"], ["needs", "district"]),
+        (
+            "the area is wrong",
+            [{"entity": "detail", "value": "area", "start": 4, "end": 8}],
+            ["district", "local_authority"],
+            ["age_years"],
+        ),
+        ("/change_detail", [{"entity": "detail", "value": "needs"}], ["needs"], ["age_years"]),
+    ],
+)
+def test_change_one_detail_forgets_just_that(kb, catalogue, text, entities, cleared, kept):
+    slots = family(catalogue, 7, ["autism"], "Havant")
+    events, sent = run(ActionChangeDetail(), tracker(slots, text=text, intent="change_detail", entities=entities))
+    changed = slot_events(events)
+    assert all(changed[name] is None for name in cleared) and not set(kept) & set(changed)
+    assert sent[0]["text"].startswith("OK, let's change")
+
+
+def test_change_the_age_to_a_new_one_in_the_same_message(kb, catalogue):
+    slots = family(catalogue, 7, ["autism"], "Havant")
+    entities = [{"entity": "detail", "value": "age", "start": 11, "end": 14}]
+    events, _ = run(ActionChangeDetail(), tracker(slots, text="change the age to 15", intent="change_detail", entities=entities))
+    assert [e["value"] for e in events if e["name"] == "age_years"] == [None, 15.0]
+
+
+def test_change_without_saying_what_asks_which(kb, catalogue):
+    events, sent = run(
+        ActionChangeDetail(),
+        tracker(family(catalogue, 7, ["autism"], "Havant"), text="some of that is wrong", intent="change_detail"),
+    )
+    assert events == [] and sent[0]["buttons"] == messages.CHANGE_BUTTONS
+
+
+def test_distress_gets_kindness_the_helpline_and_sendias_and_keeps_the_details(kb, catalogue):
+    text = "I'm at the end of my tether, school keep sending my 9 year old home, we're in Fareham"
+    events, sent = run(ActionSupportParent(), tracker(text=text, intent="parent_distress"))
+    changed = slot_events(events)
+    assert changed["age_years"] == 9.0 and changed["district"] == "Fareham"
+    hampshire = authority_of(catalogue, "Fareham").gss_code
+    for kind in ("helpline", "sendias"):
+        local = [sp for sp in catalogue.signposts if sp.kind == kind and sp.authority_gss == hampshire]
+        assert local and all(sp.phone in sent[0]["text"] for sp in local)
+    assert "999" not in sent[0]["text"]
+
+
+def test_safeguarding_gives_999_the_local_front_door_and_the_nspcc(kb, catalogue):
+    slots = family(catalogue, 7, ["autism"], "Southampton")
+    events, sent = run(ActionSafeguarding(), tracker(slots, text="I think her stepdad hits her", intent="safeguarding_concern"))
+    text = sent[0]["text"]
+    assert "999" in text
+    doors = [sp for sp in catalogue.signposts if sp.kind == "safeguarding"]
+    local = [sp for sp in doors if sp.authority_gss == authority_of(catalogue, "Southampton").gss_code]
+    national = [sp for sp in doors if sp.scope == "national"]
+    assert local and national and all(sp.phone in text for sp in local + national)
+    others = [sp for sp in doors if sp.scope == "local" and sp not in local]
+    assert others and not any(sp.name in text for sp in others)
+
+
+def test_the_greeting_names_the_areas_in_the_knowledge_base(kb, catalogue):
+    _, sent = run(ActionGreet(), tracker(text="hi", intent="greet"))
+    for authority in in_coverage(catalogue):
+        assert authority.name in sent[0]["text"]
+    _, sent = run(ActionOutOfScope(), tracker(text="what's the weather", intent="out_of_scope"))
+    assert all(a.name in sent[0]["text"] for a in in_coverage(catalogue))
 
 
 def test_start_again_resets_everything():

@@ -310,8 +310,67 @@ def test_also_adds_a_need(catalogue):
     assert slot_updates(details, CURRENT) == {"needs": ["autism", code_of("dyslexia")]}
 
 
-def test_a_need_without_also_replaces_the_needs(catalogue):
+def test_a_correction_replaces_the_needs(catalogue):
     assert slot_updates(read_details("sorry, I meant ADHD", [], catalogue), CURRENT) == {"needs": ["adhd"]}
+
+
+@pytest.mark.parametrize("text", ["could it be dyslexia?", "and she struggles with dyslexia", "what about ADHD", "she's dyslexic"])
+def test_a_new_need_is_added_to_the_ones_given(catalogue, text):
+    needs = slot_updates(read_details(text, [], catalogue), CURRENT)["needs"]
+    assert needs[0] == "autism" and len(needs) == 2
+
+
+@pytest.mark.parametrize(
+    "text, before, after",
+    [
+        ("she doesn't have ADHD, it's anxiety", ["adhd"], ["semh"]),
+        ("it's not ADHD it's anxiety", ["adhd", "hearing"], ["hearing", "semh"]),
+        ("I meant dyslexia, not ADHD", ["adhd", "autism"], ["autism", "specific_learning"]),
+        ("she's not dyslexic", ["specific_learning", "autism"], ["autism"]),
+        ("no diagnosis of ADHD yet", ["adhd"], ["unsure"]),
+    ],
+)
+def test_negation_removes_and_replaces(catalogue, text, before, after):
+    assert slot_updates(read_details(text, [], catalogue), {**CURRENT, "needs": before})["needs"] == after
+
+
+@pytest.mark.parametrize("text", ["she doesn't have ADHD", "he isn't autistic", "no diagnosis of autism", "not dyslexic"])
+def test_a_negated_need_is_never_added(catalogue, text):
+    details = read_details(text, [], catalogue)
+    assert details.needs in ([], ["unsure"]) and details.negated_needs
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("he only has a handful of words", "speech_language"),
+        ("she finds reading and spelling really hard", "specific_learning"),
+        ("keeps getting sent out of class for lashing out", "semh"),
+        ("he struggles to walk far and gets tired", "physical"),
+        ("she can't hear the teacher properly at the back", "hearing"),
+    ],
+)
+def test_a_need_described_without_a_label(catalogue, text, code):
+    assert read_details(text, [], catalogue).needs == [code]
+
+
+@pytest.mark.parametrize("text", ["he loves reading", "she talks about trains", "we walk to school"])
+def test_cue_words_alone_are_not_a_need(catalogue, text):
+    assert read_details(text, [], catalogue).needs == []
+
+
+def test_cue_words_answer_the_question_about_needs(catalogue):
+    assert read_details("his words", [], catalogue, requested_slot="needs").needs == ["speech_language"]
+
+
+@pytest.mark.parametrize("text", ["f(2) my son is 7", "<b>1</b> my son is 7", "`x = 3` my son is 7", "[4] my son is 7"])
+def test_numbers_in_markup_or_code_are_not_ages(catalogue, text):
+    assert read_details(text, [], catalogue).age == 7
+
+
+def test_an_age_entity_inside_markup_is_ignored(catalogue):
+    entities = [{"entity": "age", "value": "2", "start": 2, "end": 3}]
+    assert read_details("f(2) my son is 7", entities, catalogue).age == 7
 
 
 def test_a_named_need_replaces_not_sure(catalogue):

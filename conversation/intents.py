@@ -1,0 +1,39 @@
+"""Second opinion on the NLU model's intent, from what the message plainly says.
+
+The model sometimes takes a message full of details for something else: "no, she's 13 not 3"
+for `deny`, "no idea really, everything's a battle with her" for `why_not`, "oops, I meant
+she's 15" for a goodbye, "he only has a handful of words" for nothing at all. A message that
+gives an age, a need or a place, and that the model read as one of the intents that carry no
+details, is the parent giving details (`inform`). Questions ("why isn't X on the list?") keep
+the model's reading.
+"""
+
+from __future__ import annotations
+
+import re
+
+from conversation.details import read_details
+from knowledge.catalogue import Catalogue
+
+INFORM = "inform"
+DETAIL_FREE_INTENTS = frozenset(
+    {"nlu_fallback", "out_of_scope", "deny", "affirm", "goodbye", "thank", "greet", "why_not", "why_this", "show_more",
+     "bot_challenge", "ask_capabilities"}
+)  # fmt: skip
+"""Intents that never carry the family's details: a message with details is not one of them."""
+_QUESTION = re.compile(r"\?|\b(why|what|which|how|where|who|isn'?t|aren'?t|wasn'?t)\b", re.I)
+_QUESTION_INTENTS = frozenset({"why_not", "why_this"})
+
+
+def gives_details(text: str, entities: list[dict], catalogue: Catalogue) -> bool:
+    details = read_details(text, entities, catalogue)
+    return bool(details.age is not None or details.needs or details.negated_needs or details.place is not None)
+
+
+def corrected_intent(intent: str | None, text: str, entities: list[dict], catalogue: Catalogue) -> str | None:
+    """`inform` when the message gives details but the model chose a detail-free intent; else None."""
+    if intent not in DETAIL_FREE_INTENTS or (text or "").startswith("/"):
+        return None
+    if intent in _QUESTION_INTENTS and _QUESTION.search(text or ""):
+        return None
+    return INFORM if gives_details(text, entities, catalogue) else None
