@@ -314,7 +314,7 @@ def test_a_correction_replaces_the_needs(catalogue):
     assert slot_updates(read_details("sorry, I meant ADHD", [], catalogue), CURRENT) == {"needs": ["adhd"]}
 
 
-@pytest.mark.parametrize("text", ["could it be dyslexia?", "and she struggles with dyslexia", "what about ADHD", "she's dyslexic"])
+@pytest.mark.parametrize("text", ["could it be dyslexia?", "and she struggles with dyslexia", "what about ADHD", "dyslexic"])
 def test_a_new_need_is_added_to_the_ones_given(catalogue, text):
     needs = slot_updates(read_details(text, [], catalogue), CURRENT)["needs"]
     assert needs[0] == "autism" and len(needs) == 2
