@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.auth import SESSION_COOKIE, SignedIn, authenticate, end_session, start_session
 from bot.render import redirect, render
+from conversation.messages import coverage_text
 
 routes = web.RouteTableDef()
 
@@ -30,7 +31,8 @@ def _home_for(account) -> str:
 
 @routes.get("/")
 async def start_page(request: web.Request) -> web.Response:
-    return render(request, "public/start.html", title="Find SEND support")
+    coverage = coverage_text(request.app["kb"].catalogue().gazetteer)
+    return render(request, "public/start.html", title="Find SEND support", coverage=coverage)
 
 
 @routes.get("/favicon.ico")
