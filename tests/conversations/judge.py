@@ -45,7 +45,7 @@ def turns_from_tracker(tracker: dict) -> list[TurnRecord]:
             slots[event.get("name")] = event.get("value")
         elif kind == "active_loop":
             loop = event.get("name")
-        elif kind in ("restart", "reset_slots"):
+        elif kind in ("restart", "reset_slots", "session_started"):
             slots, loop = {}, None
         elif turns and kind == "action" and event.get("name") not in QUIET_ACTIONS:
             turns[-1].actions.append(event["name"])
