@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-INTENT_TARGET = 0.95
+INTENT_TARGET = 0.93  # issue 9: on the clean set (no copies or near copies of training examples)
 ENTITY_TARGET = 0.90
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
