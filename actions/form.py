@@ -120,19 +120,27 @@ def details_changed_by_latest_message(tracker: Tracker) -> bool:
 
 
 def consecutive_asks(tracker: Tracker, slot: str) -> int:
-    """How many times in a row the question for `slot` has been asked without any detail being given."""
-    count = 0
+    """How many of the parent's messages in a row have not answered the question for `slot`.
+
+    Counts the messages since the form first asked for `slot` (its `requested_slot` events) in
+    this run of questions, stopping at any detail given, another question, or the form's end.
+    """
+    messages_seen = 0
+    misses = 0
     for event in reversed(tracker.events):
-        kind, name = event.get("event"), event.get("name")
-        if kind == "action" and name == f"action_ask_{slot}":
-            count += 1
-        elif kind == "action" and name and name.startswith("action_ask_"):
-            break
-        elif kind == "slot" and name in DETAIL_SLOTS and event.get("value") is not None:
+        kind, name, value = event.get("event"), event.get("name"), event.get("value")
+        if kind == "user":
+            messages_seen += 1
+        elif kind == "slot" and name == "requested_slot":
+            if value == slot:
+                misses = messages_seen
+            elif value is not None:
+                break
+        elif kind == "slot" and name in DETAIL_SLOTS and value is not None:
             break
         elif kind == "active_loop" and name is None:
             break
-    return count
+    return misses
 
 
 def slot_asked_before_latest_message(tracker: Tracker) -> str | None:
@@ -163,7 +171,9 @@ class AskFor(Action, abc.ABC):
         interrupted = latest_intent(tracker) in INTERRUPTIONS
         not_understood = asked_before and not interrupted and not details_changed_by_latest_message(tracker)
         resuming = asked_before and interrupted
-        if not_understood and consecutive_asks(tracker, self.slot) >= 2:
+        misses = consecutive_asks(tracker, self.slot) if asked_before else 0
+        if misses >= 2 and misses % 2 == 0 and not details_changed_by_latest_message(tracker):
+            # The second miss (and every other one after it, so no reply repeats three times running).
             dispatcher.utter_message(**self.choices(tracker))
             return []
         question = messages.question(

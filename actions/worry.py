@@ -61,3 +61,16 @@ class ActionSupportParent(Action):
         advice = local_or_all(cat, ("sendias",), authority) if authority else []
         say(dispatcher, [messages.support_parent_message(helplines, advice)])
         return events
+
+
+class ActionNoteDetails(Action):
+    """After the urgent-help reply: keep any age, needs or place the message gave, for the search that follows."""
+
+    def name(self) -> str:
+        return "action_note_details"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        try:
+            return details_events(tracker, catalogue())
+        except KnowledgeBaseUnavailable:
+            return []

@@ -81,18 +81,27 @@ def read_needs(text: str, entities: list[dict], catalogue: Catalogue, requested_
     )
 
 
+def read_age(plain: str, entities: list[dict], expecting: bool) -> float | None:
+    """The age: the model's entity, unless the text says it more precisely ("nearly 5", "5 and a half").
+
+    A bare number counts when an age was asked for, or in a correction ("sorry, I mean two and a half").
+    """
+    from_text = parse_age(plain, expecting=expecting)
+    for value in _entity_values(entities, "age"):
+        from_entity = parse_age(value, expecting=True)
+        if from_entity is not None:
+            precise = from_text is not None and from_text != from_entity and abs(from_text - from_entity) < 1
+            return from_text if precise else from_entity
+    return from_text
+
+
 def read_details(text: str, entities: list[dict], catalogue: Catalogue, requested_slot: str | None = None) -> Details:
     """Everything the message says about age, needs and place."""
     text = text or ""
     plain = without_markup(text)
     entities = _outside_markup(entities, plain)
     details = read_needs(plain, entities, catalogue, requested_slot)
-    for value in _entity_values(entities, "age"):
-        details.age = parse_age(value, expecting=True)
-        if details.age is not None:
-            break
-    if details.age is None:
-        details.age = parse_age(plain, expecting=requested_slot == "age_years")
+    details.age = read_age(plain, entities, requested_slot == "age_years" or bool(_REPLACING.search(plain.lower())))
 
     gazetteer = catalogue.gazetteer
     for value in _entity_values(entities, "place"):

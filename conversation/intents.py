@@ -21,8 +21,15 @@ DETAIL_FREE_INTENTS = frozenset(
      "bot_challenge", "ask_capabilities"}
 )  # fmt: skip
 """Intents that never carry the family's details: a message with details is not one of them."""
-_QUESTION = re.compile(r"\?|\b(why|what|which|how|where|who|isn'?t|aren'?t|wasn'?t)\b", re.I)
-_QUESTION_INTENTS = frozenset({"why_not", "why_this"})
+_QUESTION = re.compile(
+    r"\?|\b(why|what|which|how|where|who|when|isn'?t|aren'?t|wasn'?t|can i|can we|do i|do we|should|explain|tell me about)\b",
+    re.I,
+)
+_QUESTION_INTENTS = frozenset(
+    {"why_not", "why_this", "ask_ehcp", "ask_ehc_assessment", "ask_sen_support", "ask_senco", "ask_local_offer", "ask_sendias"}
+)
+"""Questions: a message with details is `inform` only if it is not put as a question
+("keeps getting sent out of class" is not a question about the SENCO)."""
 
 
 def gives_details(text: str, entities: list[dict], catalogue: Catalogue) -> bool:
@@ -32,7 +39,7 @@ def gives_details(text: str, entities: list[dict], catalogue: Catalogue) -> bool
 
 def corrected_intent(intent: str | None, text: str, entities: list[dict], catalogue: Catalogue) -> str | None:
     """`inform` when the message gives details but the model chose a detail-free intent; else None."""
-    if intent not in DETAIL_FREE_INTENTS or (text or "").startswith("/"):
+    if intent not in DETAIL_FREE_INTENTS | _QUESTION_INTENTS or (text or "").startswith("/"):
         return None
     if intent in _QUESTION_INTENTS and _QUESTION.search(text or ""):
         return None

@@ -295,7 +295,6 @@ def _asked_and_missed(slot: str, times: int) -> list[dict]:
     events = []
     for _ in range(times):
         events += [
-            {"event": "action", "name": f"action_ask_{slot}"},
             {"event": "slot", "name": "requested_slot", "value": slot},
             {"event": "action", "name": "action_listen"},
             {"event": "user", "text": "purple", "parse_data": {"intent": {"name": "nlu_fallback"}}},
@@ -313,9 +312,24 @@ def test_the_second_miss_offers_buttons_and_a_person(kb, asker):
     texts_sent = [sent[0]["text"]]
     assert sent[0]["text"] == messages.OFFER_CHOICES[asker.slot]
     assert messages.BUTTON_PERSON in sent[0]["buttons"] and len(sent[0]["buttons"]) >= 3
-    _, sent = run(asker, tracker(slots, text="purple", intent="nlu_fallback", form=True, events=events[:5]))
+    _, sent = run(asker, tracker(slots, text="purple", intent="nlu_fallback", form=True, events=events[:4]))
     texts_sent.append(sent[0]["text"])
     assert len(set(texts_sent)) == 2 and messages.question(asker.slot)["text"] not in texts_sent
+
+
+def test_questions_interrupted_again_and_again_get_buttons_every_other_time(kb):
+    """'What do you mean?', 'why do you need to know?'... never the same resumed question three times running."""
+    events, replies = [], []
+    for _ in range(4):
+        events += [
+            {"event": "slot", "name": "requested_slot", "value": "needs"},
+            {"event": "user", "text": "what do you mean?", "parse_data": {"intent": {"name": "ask_capabilities"}}},
+        ]
+        track = tracker(
+            {"requested_slot": "needs"}, text="what do you mean?", intent="ask_capabilities", form=True, events=events
+        )
+        replies.append(run(AskForNeeds(), track)[1][0]["text"])
+    assert replies[1] == messages.OFFER_CHOICES["needs"] == replies[3] and replies[0] == replies[2] != replies[1]
 
 
 def test_need_buttons_come_from_the_knowledge_base(kb, catalogue):
