@@ -7,6 +7,7 @@ structured cards for the web widget.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from knowledge.catalogue import EHC_PLAN_ROUTE, SignpostEntry
@@ -78,14 +79,14 @@ def access_text(record: dict) -> str:
 
 
 def short_access_text(record: dict) -> str:
-    """How to get it, in a line: the service's own words, plus who can refer (the card marks EHC plans)."""
+    """How to get it, in a line: the first sentence of the service's own words (the rest, and who can
+    refer, are under "More details"; the card marks services that need an EHC plan)."""
     how = record.get("how_to_access") or record.get("application_process") or ""
-    if not how:
-        label = ACCESS_ROUTES.get(record.get("access_route"), "")
-        how = f"{label}." if label else "Contact the service."
-    if record.get("access_route") == "professional_referral" and record.get("referrers"):
-        how += " Who can refer: " + ", ".join(record["referrers"]) + "."
-    return how
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", how.strip(), maxsplit=1)[0]
+    if first:
+        return first
+    label = ACCESS_ROUTES.get(record.get("access_route"), "")
+    return f"{label}." if label else "Contact the service."
 
 
 def contact_text(record: dict) -> str:
@@ -203,7 +204,7 @@ def why_line(reasons, group: str | None = None) -> str:
     ages, need, area = reasons
     if group == GENERAL_GROUP:
         need = "open to any need"
-    text = f"{need}, {ages.removeprefix('for ')}, {area}."
+    text = f"{need}, {ages.removeprefix('for ')}, {area.removeprefix('available ')}."
     return text[0].upper() + text[1:]
 
 
@@ -288,15 +289,12 @@ def results_intro(result: EligibilityResult, vocabulary) -> str:
             f"{general} service{'s' if general != 1 else ''} open to children and young people with any need."
         )
     else:
-        text = f"I found {total} service{'s' if total != 1 else ''} for {who} with {needs} in {where}."
+        text = f"I found {total} service{'s' if total != 1 else ''} for {who} with {needs} in {where}"
         specific = total - general
         if general and specific:
-            text += (
-                f" The {specific} service{' is' if specific == 1 else 's are'} specifically for {needs}, so "
-                f"{'it comes' if specific == 1 else 'they come'} first; then {general} giving general help and advice."
-            )
-    if result.has_ehc_plan is None and any(m.needs_ehc_plan for m in result.eligible):
-        text += " Services that need an EHC plan come last and are marked."
+            text += f": {specific} specifically for that first, then {general} giving general help and advice."
+        else:
+            text += "."
     return text
 
 
@@ -327,7 +325,7 @@ def results_messages(result: EligibilityResult, records: list[dict], start: int,
     else:
         tail = "That's all of them. You can ask why any service is or isn't on the list."
     if any(card["is_sample"] for card in cards):
-        tail += " Services marked 'sample data' are examples for this demonstration, not real services."
+        tail += " Services marked 'sample data' are made-up examples."
     parts = []
     for card in cards:
         if card["group_heading"]:
