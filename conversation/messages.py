@@ -271,7 +271,7 @@ def group_heading(key: str, needs, vocabulary) -> str:
     return "For " + needs_text(needs, vocabulary)
 
 
-def place_words(name: str) -> str:
+def district_words(name: str) -> str:
     """ "New Forest" -> "the New Forest" (the few area names said with "the")."""
     return f"the {name}" if name in PLACES_WITH_THE else name
 
@@ -279,7 +279,7 @@ def place_words(name: str) -> str:
 def results_intro(result: EligibilityResult, vocabulary) -> str:
     """The first words of an answer: how many fit, the child's need first, general help after, plan-only last."""
     total = len(result.eligible)
-    where = place_words(result.place.district_name or result.place.authority_name)
+    where = district_words(result.place.district_name or result.place.authority_name)
     who, needs = who_text(result.age), needs_text(result.needs, vocabulary)
     groups = {group.key: group for group in result.groups}
     general = len(groups[GENERAL_GROUP].matches) if GENERAL_GROUP in groups else 0
