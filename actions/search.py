@@ -42,7 +42,7 @@ class ActionSearchServices(Action):
         elif result.status == "no_match":
             say(dispatcher, messages.no_match_messages(result, cat.vocabulary))
         elif result.status == "out_of_area":
-            say(dispatcher, messages.out_of_area_messages(result))
+            say(dispatcher, messages.out_of_area_messages(result, messages.coverage_text(cat.gazetteer)))
         elif result.status == "over_age":
             say(dispatcher, messages.over_age_messages(result))
         else:

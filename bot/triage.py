@@ -137,6 +137,16 @@ class Outcome:
     signposts: list[dict]
     note: str = ""
 
+    @property
+    def groups(self) -> list[tuple[str, list[dict]]]:
+        """The cards in the assistant's groups (the child's needs, then general help), each with its heading."""
+        groups: list[tuple[str, list[dict]]] = []
+        for card in self.cards:
+            if not groups or card.get("group_heading"):
+                groups.append((card.get("group_heading") or "", []))
+            groups[-1][1].append(card)
+        return groups
+
 
 def search(kb: KnowledgeBase, caller: Caller) -> Outcome | dict[str, str]:
     """The assistant's answer for this caller, or field errors if the engine could not use a detail."""
@@ -158,7 +168,7 @@ def search(kb: KnowledgeBase, caller: Caller) -> Outcome | dict[str, str]:
     elif result.status == "no_match":
         lead = messages.no_match_messages(result, catalogue.vocabulary)[0]["text"]
     elif result.status == "out_of_area":
-        lead = messages.out_of_area_messages(result)[0]["text"]
+        lead = messages.out_of_area_messages(result, messages.coverage_text(catalogue.gazetteer))[0]["text"]
     else:
         lead = messages.over_age_messages(result)[0]["text"]
     return Outcome(
@@ -195,12 +205,20 @@ def case_notes(caller: Caller, outcome: Outcome, catalogue: Catalogue, staff: st
     ]
     if outcome.cards:
         lines += ["", f"Services that fit ({len(outcome.result.eligible)}):"]
-        for number, card in enumerate(outcome.cards, start=1):
-            title = card["name"] + (f" {messages.SAMPLE_MARK}" if card["is_sample"] else "")
-            lines.append(f"{number}. {title}" + (f" ({card['organisation']})" if card.get("organisation") else ""))
-            lines.append(f"   Why: {', '.join(card['why'])}")
-            lines.append(f"   How to get it: {card['how_to_access']}")
-            lines.append(f"   Contact: {card['contact']}")
+        number = 0
+        for heading, cards in outcome.groups:
+            if heading:
+                lines.append(f"{heading}:")
+            for card in cards:
+                number += 1
+                title = card["name"] + (f" {messages.SAMPLE_MARK}" if card["is_sample"] else "")
+                title += f" [{messages.EHC_PLAN_MARK}]" if card.get("needs_ehc_plan") else ""
+                lines.append(f"{number}. {title}" + (f" ({card['organisation']})" if card.get("organisation") else ""))
+                lines.append(f"   Why: {', '.join(card['why'])}")
+                lines.append(f"   How to get it: {card['how_to_access']}")
+                lines += [f"   When: {'; '.join(card['when'])}"] if card.get("when") else []
+                lines += [f"   Where: {'; '.join(card['where'])}"] if card.get("where") else []
+                lines.append(f"   Contact: {card['contact']}")
         if outcome.more:
             lines.append(f"and {outcome.more} more")
     if outcome.near_misses:

@@ -7,16 +7,20 @@ structured cards for the web widget.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from knowledge.catalogue import SignpostEntry
-from knowledge.engine import EligibilityResult, format_age
+from knowledge.catalogue import EHC_PLAN_ROUTE, SignpostEntry
+from knowledge.engine import GENERAL_GROUP, EligibilityResult, format_age
+from knowledge.text import loose
 from knowledge.vocabulary import ACCESS_ROUTES, NEED_CODES
 
 PAGE_SIZE = 3
-COVERAGE = "Hampshire, Southampton and Portsmouth"
 SAMPLE_MARK = "(sample data)"
 FIND_COUNCIL_URL = "https://www.gov.uk/find-local-council"
+GENERAL_HEADING = "General help and advice"
+EHC_PLAN_MARK = "Needs an EHC plan"
+PLACES_WITH_THE = frozenset({"New Forest", "Isle of Wight", "Wirral"})
 
 BUTTON_MORE = {"title": "Show more", "payload": "/show_more"}
 BUTTON_WHY = {"title": "Why these?", "payload": "/why_this"}
@@ -67,10 +71,21 @@ def access_text(record: dict) -> str:
     extra = ""
     if route == "professional_referral" and record.get("referrers"):
         extra = " Who can refer: " + ", ".join(record["referrers"]) + "."
-    elif route == "ehc_plan":
+    elif route == EHC_PLAN_ROUTE:
         extra = " You need an EHC plan (a legal plan for your child's education, health and care) for this."
     label = ACCESS_ROUTES.get(route, "")
     return " ".join(p for p in (f"{label}." if label else "", how, extra.strip()) if p)
+
+
+def short_access_text(record: dict) -> str:
+    """How to get it, in a line: the first sentence of the service's own words (the rest, and who can
+    refer, are under "More details"; the card marks services that need an EHC plan)."""
+    how = record.get("how_to_access") or record.get("application_process") or ""
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", how.strip(), maxsplit=1)[0]
+    if first:
+        return first
+    label = ACCESS_ROUTES.get(record.get("access_route"), "")
+    return f"{label}." if label else "Contact the service."
 
 
 def contact_text(record: dict) -> str:
@@ -89,6 +104,14 @@ def contact_text(record: dict) -> str:
     return ", ".join(bits) or "see the organisation's details"
 
 
+def first_phone(record: dict) -> str | None:
+    return next((c["phone"] for c in record.get("contacts") or [] if c.get("phone")), None)
+
+
+def first_email(record: dict) -> str | None:
+    return next((c["email"] for c in record.get("contacts") or [] if c.get("email")), None) or record.get("email")
+
+
 def reviewed_text(record: dict) -> str:
     reviewed = record.get("last_reviewed") or record.get("assured_date")
     if not reviewed:
@@ -99,12 +122,112 @@ def reviewed_text(record: dict) -> str:
     return f"Last checked {when}."
 
 
-def service_card(record: dict, reasons: tuple[str, ...] = ()) -> dict:
-    """One service as a structured card (also used to build the text)."""
+DAY_NAMES = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
+ORDINALS = {"1": "First", "2": "Second", "3": "Third", "4": "Fourth", "-1": "Last"}
+
+
+def clock(value: str | None) -> str:
+    """ "13:00" -> "1pm", "09:30" -> "9:30am", "12:00" -> "12 noon"."""
+    if not value or ":" not in value:
+        return value or ""
+    hours, minutes = (int(part) for part in value.split(":")[:2])
+    if (hours, minutes) == (12, 0):
+        return "12 noon"
+    suffix = "am" if hours < 12 else "pm"
+    hours = hours % 12 or 12
+    return f"{hours}{suffix}" if minutes == 0 else f"{hours}:{minutes:02d}{suffix}"
+
+
+def schedule_text(schedule: dict) -> str:
+    """One stored schedule in words: its own description where it has one, else built from its fields."""
+    if schedule.get("description"):
+        return schedule["description"]
+    codes = [code for code in (schedule.get("byday") or "").split(",") if code]
+    days = []
+    for code in codes:
+        ordinal, day = code[:-2], code[-2:]
+        name = DAY_NAMES.get(day, day)
+        days.append(f"{ORDINALS.get(ordinal, ordinal)} {name} of the month" if ordinal else name + "s")
+    if codes == ["MO", "TU", "WE", "TH", "FR"]:
+        days = ["Monday to Friday"]
+    when = " and ".join(days)
+    if schedule.get("opens_at") and schedule.get("closes_at"):
+        when += f", {clock(schedule['opens_at'])} to {clock(schedule['closes_at'])}"
+    if schedule.get("interval") == 2 and schedule.get("freq") == "WEEKLY":
+        when = "Every other week: " + when
+    return when.strip(", ")
+
+
+def when_lines(record: dict) -> list[str]:
+    return list(dict.fromkeys(text for text in (schedule_text(s) for s in record.get("schedules") or []) if text))
+
+
+def location_text(location: dict) -> str:
+    town = " ".join(p for p in (location.get("city"), location.get("postcode")) if p)
+    return ", ".join(p for p in (location.get("name"), location.get("address_1"), town) if p)
+
+
+MAX_LOCATIONS = 2
+REMOTE_WAYS = (("phone", "by phone"), ("online", "online"), ("video", "online"), ("home visit", "at home (home visits)"))
+"""Words in how a service is reached that say where it happens when it has no venue."""
+
+
+def where_lines(record: dict) -> list[str]:
+    """Venue and postcode for each stored location; with no venue, "By phone" / "Online" where the service says so."""
+    places = [location_text(loc) for loc in record.get("locations") or []]
+    places = [p for p in dict.fromkeys(places) if p]
+    if places:
+        shown = places[:MAX_LOCATIONS]
+        if len(places) > MAX_LOCATIONS:
+            shown.append(f"and {len(places) - MAX_LOCATIONS} more places")
+        return shown
+    said = " ".join(
+        [record.get("how_to_access") or ""] + [s.get("description") or "" for s in record.get("schedules") or []]
+    ).lower()
+    ways = list(dict.fromkeys(way for word, way in REMOTE_WAYS if word in said))
+    return [" or ".join(ways)[0].upper() + " or ".join(ways)[1:]] if ways else []
+
+
+def why_line(reasons, group: str | None = None) -> str:
+    """One line on why a service fits this child, from the engine's reasons (ages, need, area)."""
+    if len(reasons) != 3:
+        return "; ".join(reasons)
+    ages, need, area = reasons
+    if group == GENERAL_GROUP:
+        need = "open to any need"
+    text = f"{need}, {ages.removeprefix('for ')}, {area.removeprefix('available ')}."
+    return text[0].upper() + text[1:]
+
+
+def service_card(record: dict, reasons: tuple[str, ...] = (), group: str | None = None) -> dict:
+    """One service as a structured card (also used to build the text).
+
+    The short card is name, why it fits, how to get it, when, where, phone and e-mail; the
+    rest (who it is for, what to expect, cost, full contact) is under "More details".
+    """
+    needs_plan = record.get("access_route") == EHC_PLAN_ROUTE
     return {
         "id": record["id"],
         "name": record["name"],
         "organisation": record.get("organization_name"),
+        "group": group,
+        "needs_ehc_plan": needs_plan,
+        "why": list(reasons),
+        "why_line": why_line(reasons, group) if reasons else "",
+        "how": short_access_text(record),
+        "when": when_lines(record),
+        "where": where_lines(record),
+        "phone": first_phone(record),
+        "email": first_email(record),
+        "website": record.get("url"),
         "who_for": record.get("who_for") or record.get("eligibility_description") or "",
         "how_to_access": access_text(record),
         "what_to_expect": record.get("what_to_expect") or record.get("description") or "",
@@ -115,40 +238,84 @@ def service_card(record: dict, reasons: tuple[str, ...] = ()) -> dict:
         "reviewed_text": reviewed_text(record),
         "is_sample": bool(record.get("is_sample")),
         "tier": record.get("tier"),
-        "why": list(reasons),
     }
 
 
 def card_text(card: dict) -> str:
+    """The card as plain text, for channels without the widget: the same content, short part first."""
     title = card["name"] + (f" {SAMPLE_MARK}" if card["is_sample"] else "")
+    reach = " | ".join(x for x in (f"Phone {card['phone']}" if card.get("phone") else "", card.get("email") or "") if x)
     lines = [
         f"**{title}**",
-        f"Who it's for: {card['who_for']}",
-        f"How to get it: {card['how_to_access']}",
-        f"What to expect: {card['what_to_expect']}",
-        f"Cost: {card['cost']}",
-        f"Contact: {card['contact']}",
+        f"{EHC_PLAN_MARK}." if card.get("needs_ehc_plan") else "",
+        f"Why it fits: {card['why_line']}" if card.get("why_line") else "",
+        f"How to get it: {card['how']}",
+        "When: " + "; ".join(card["when"]) if card.get("when") else "",
+        "Where: " + "; ".join(card["where"]) if card.get("where") else "",
+        reach,
+        "More details:",
+        f"- Who it's for: {card['who_for']}" if card["who_for"] else "",
+        f"- What to expect: {card['what_to_expect']}" if card["what_to_expect"] else "",
+        f"- Cost: {card['cost']}",
+        f"- Contact: {card['contact']}",
         card["reviewed_text"],
     ]
     return "\n".join(line for line in lines if line.strip())
 
 
+def group_heading(key: str, needs, vocabulary) -> str:
+    """The heading over a group of results: the child's need(s), or general help."""
+    if key == GENERAL_GROUP:
+        return GENERAL_HEADING
+    return "For " + needs_text(needs, vocabulary)
+
+
+def district_words(name: str) -> str:
+    """ "New Forest" -> "the New Forest" (the few area names said with "the")."""
+    return f"the {name}" if name in PLACES_WITH_THE else name
+
+
+def results_intro(result: EligibilityResult, vocabulary) -> str:
+    """The first words of an answer: how many fit, the child's need first, general help after, plan-only last."""
+    total = len(result.eligible)
+    where = district_words(result.place.district_name or result.place.authority_name)
+    who, needs = who_text(result.age), needs_text(result.needs, vocabulary)
+    groups = {group.key: group for group in result.groups}
+    general = len(groups[GENERAL_GROUP].matches) if GENERAL_GROUP in groups else 0
+    if result.only_general:
+        text = (
+            f"I couldn't find anything specifically for {needs} for {who} in {where}; here is general help and advice: "
+            f"{general} service{'s' if general != 1 else ''} open to children and young people with any need."
+        )
+    else:
+        text = f"I found {total} service{'s' if total != 1 else ''} for {who} with {needs} in {where}"
+        specific = total - general
+        if general and specific:
+            text += f": {specific} specifically for that first, then {general} giving general help and advice."
+        else:
+            text += "."
+    return text
+
+
 def results_messages(result: EligibilityResult, records: list[dict], start: int, vocabulary) -> list[dict]:
-    """A page of eligible services (records are the details of that page, in order)."""
+    """A page of eligible services (records are the details of that page, in order).
+
+    One message carries the page: its text is the cards as plain text (for the terminal and other
+    text channels) and its `custom` payload the same cards for the widget, marked with
+    `text_repeats_cards` so the widget shows the cards and `summary` instead of the text.
+    """
     total = len(result.eligible)
     page = result.eligible[start : start + len(records)]
-    cards = [service_card(record, match.reasons) for record, match in zip(records, page, strict=True)]
+    group_starts = {group.start: group.key for group in result.groups}
+    cards = []
+    for offset, (record, match) in enumerate(zip(records, page, strict=True)):
+        card = service_card(record, match.reasons, match.group)
+        key = group_starts.get(start + offset)
+        card["group_heading"] = group_heading(key, result.needs, vocabulary) if key else None
+        cards.append(card)
     messages = []
     if start == 0:
-        where = result.place.district_name or result.place.authority_name
-        intro = (
-            f"I found {total} service{'s' if total != 1 else ''} for {who_text(result.age)} with "
-            f"{needs_text(result.needs, vocabulary)} in {where}. Services anyone can use come first, "
-            "then ones for some extra needs, then specialist help."
-        )
-        messages.append({"text": intro})
-    for card in cards:
-        messages.append({"text": card_text(card)})
+        messages.append({"text": results_intro(result, vocabulary)})
     end = start + len(cards)
     buttons = [BUTTON_WHY, BUTTON_PERSON, BUTTON_RESTART]
     if end < total:
@@ -157,9 +324,26 @@ def results_messages(result: EligibilityResult, records: list[dict], start: int,
     else:
         tail = "That's all of them. You can ask why any service is or isn't on the list."
     if any(card["is_sample"] for card in cards):
-        tail += " Services marked 'sample data' are examples for this demonstration, not real services."
+        tail += " Services marked 'sample data' are made-up examples."
+    parts = []
+    for card in cards:
+        if card["group_heading"]:
+            parts.append(f"**{card['group_heading']}**")
+        parts.append(card_text(card))
+    # Sent with buttons, so Rasa's REST channel keeps the text as one item (it splits plain text at blank lines).
     messages.append(
-        {"text": tail, "buttons": buttons, "custom": {"type": "service_cards", "cards": cards, "shown": end, "total": total}}
+        {
+            "text": "\n\n".join([*parts, tail]),
+            "buttons": buttons,
+            "custom": {
+                "type": "service_cards",
+                "cards": cards,
+                "shown": end,
+                "total": total,
+                "text_repeats_cards": True,
+                "summary": tail,
+            },
+        }
     )
     return messages
 
@@ -196,7 +380,12 @@ def signpost_messages(result: EligibilityResult, heading: str, limit: int = 5) -
     if not chosen:
         return []
     text = heading + "\n" + "\n".join("- " + signpost_text(m.signpost) for m in chosen)
-    return [{"text": text, "custom": {"type": "signposts", "signposts": [signpost_card(m.signpost, m.reason) for m in chosen]}}]
+    return [{"text": text, "custom": signposts_payload([signpost_card(m.signpost, m.reason) for m in chosen], heading)}]
+
+
+def signposts_payload(cards: list[dict], summary: str) -> dict:
+    """Signposts for the widget; the message's text lists them too, so the widget shows `summary` instead."""
+    return {"type": "signposts", "signposts": cards, "text_repeats_cards": True, "summary": summary}
 
 
 def no_match_messages(result: EligibilityResult, vocabulary) -> list[dict]:
@@ -214,21 +403,29 @@ def no_match_messages(result: EligibilityResult, vocabulary) -> list[dict]:
     return messages
 
 
-def out_of_area_messages(result: EligibilityResult) -> list[dict]:
+def local_offer_text(place) -> str:
+    """Where that authority's Local Offer is: its address where the knowledge base has it, else its council's
+    website, marked as such, else a search to try."""
+    council = place.authority_council_name or f"{place.authority_name} council"
+    if place.authority_local_offer_url:
+        return f"{council}'s Local Offer: {place.authority_local_offer_url}"
+    if place.authority_website:
+        return f"{council}'s Local Offer: search for 'Local Offer' on the council website, {place.authority_website}"
+    return f"{council}'s Local Offer: search online for '{place.authority_name} Local Offer'."
+
+
+def out_of_area_messages(result: EligibilityResult, coverage: str) -> list[dict]:
+    """`coverage` names the areas we cover (coverage_text, from the knowledge base)."""
     place = result.place
     if place.authority_name:
-        text = (
-            f"{place.matched} is in {place.authority_name}, which is outside the area this service covers ({COVERAGE}). "
-            f"{place.authority_name} has its own Local Offer of SEND services: "
-        )
-        text += (
-            f"start at {place.authority_website} and search for 'Local Offer'."
-            if place.authority_website
-            else f"search online for '{place.authority_name} Local Offer'."
-        )
+        if loose(place.matched) == loose(place.authority_name):
+            text = f"{place.matched} is outside the area we cover ({coverage}). "
+        else:
+            text = f"{place.matched} is in {place.authority_name}, which is outside the area we cover ({coverage}). "
+        text += local_offer_text(place)
     else:
         text = (
-            f"{place.matched} is outside the area this service covers ({COVERAGE}). "
+            f"{place.matched} is outside the area we cover ({coverage}). "
             f"Every council in England has a Local Offer of SEND services: find your council at {FIND_COUNCIL_URL}."
         )
     messages = [{"text": text}]
@@ -274,9 +471,10 @@ NO_SERVICES_TO_SHOW = (
 )
 NOTHING_TO_SHOW = "I haven't looked anything up yet. Tell me your child's age, what you're worried about and where you live."
 HOW_I_CHOOSE = (
-    "I only show services that fit your child's age, needs and where you live. Services anyone can use come first, "
-    "then ones for some extra needs, then specialist help. Within each, the ones in your own area come before "
-    "county-wide and national ones."
+    "I only show services that fit your child's age, needs and where you live. Services for your child's own needs "
+    "come first, then general help and advice open to any need; services that need an EHC plan come last and are "
+    "marked. Within each, services anyone can use come before ones for some extra needs and specialist help, and the "
+    "ones in your own area before county-wide and national ones."
 )
 
 
@@ -329,16 +527,18 @@ def helpline_message(helplines: list[SignpostEntry]) -> dict:
         + (f" {sp.how_to_access}" if sp.how_to_access else "")
         for sp in helplines
     ]
+    heading = "You can talk to someone at the SEND helpline:"
     return {
-        "text": "You can talk to someone at the SEND helpline:\n" + "\n".join("- " + line for line in lines),
-        "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in helplines]},
+        "text": heading + "\n" + "\n".join("- " + line for line in lines),
+        "custom": signposts_payload([signpost_card(sp) for sp in helplines], heading),
     }
 
 
 def local_advice_message(signposts: list[SignpostEntry]) -> dict:
+    heading = "Free, impartial local help:"
     return {
-        "text": "Free, impartial local help:\n" + "\n".join("- " + signpost_text(sp) for sp in signposts),
-        "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in signposts]},
+        "text": heading + "\n" + "\n".join("- " + signpost_text(sp) for sp in signposts),
+        "custom": signposts_payload([signpost_card(sp) for sp in signposts], heading),
     }
 
 

@@ -22,7 +22,10 @@ from sqlalchemy.orm import Session
 from knowledge import models as m
 from knowledge.needs import CUE_KIND, NeedTerm, NeedVocabulary
 from knowledge.places import Authority, District, Gazetteer, PlaceName
-from knowledge.vocabulary import ANY_NEED, OFFERED_STATUS, TIER_ORDER
+from knowledge.vocabulary import ACCESS_ROUTES, ANY_NEED, OFFERED_STATUS, TIER_ORDER
+
+EHC_PLAN_ROUTE = "ehc_plan"
+assert EHC_PLAN_ROUTE in ACCESS_ROUTES
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ServiceEntry:
     areas: tuple[str, ...]
     is_sample: bool
     tier_rank: int = field(init=False, compare=False)
+    needs_ehc_plan: bool = field(init=False, compare=False)
     age_from: float = field(init=False, compare=False)
     age_until: float = field(init=False, compare=False)
     """Ages in [age_from, age_until) fit (see knowledge.engine for the rule); precomputed for speed."""
@@ -50,6 +54,7 @@ class ServiceEntry:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "tier_rank", TIER_ORDER.get(self.tier or "", len(TIER_ORDER)))
+        set_(self, "needs_ehc_plan", self.access_route == EHC_PLAN_ROUTE)
         set_(self, "age_from", self.minimum_age if self.minimum_age is not None else float("-inf"))
         high = self.maximum_age
         if high is None:
@@ -157,7 +162,7 @@ def _reset_bump_flag(session: Session, transaction) -> None:
 
 def load_gazetteer(session: Session) -> Gazetteer:
     authorities = {
-        a.gss_code: Authority(a.gss_code, a.name, a.kind, a.in_coverage, a.website)
+        a.gss_code: Authority(a.gss_code, a.name, a.kind, a.in_coverage, a.website, a.council_name, a.local_offer_url)
         for a in session.execute(select(m.LocalAuthority)).scalars()
     }
     districts = {

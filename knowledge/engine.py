@@ -8,8 +8,11 @@ whole year ("ages 5 to 11" takes a child until their 12th birthday); a
 fractional one is exact (1.5 ends at 18 months). The Local Offer itself covers
 0 to 25, that is until the 26th birthday.
 
-Order: universal, then targeted, then specialist; within a tier the family's own
-district first, then authority-wide, then national; then by name.
+Order, relevance first: services tagged with the child's need(s) come first, then the
+services open to any need (the "general" group). Within each group, services that need an
+EHC plan come last (unless the family says there is a plan: `has_ehc_plan=True` ranks them
+normally, `False` leaves them out); then universal, targeted, specialist; then the family's
+own district, authority-wide, national; then by name.
 """
 
 from __future__ import annotations
@@ -76,24 +79,38 @@ class _Describer:
         return " and ".join(names)
 
 
+NEED_GROUP = "need"
+GENERAL_GROUP = "general"
+"""Result groups: services for the child's own need(s), then help open to any need."""
+
+
 class Match:
     """One eligible service. A plain slotted class: a query makes hundreds of these."""
 
-    __slots__ = ("service", "area_rank", "_describe")
+    __slots__ = ("service", "area_rank", "group", "_describe")
 
-    def __init__(self, service: ServiceEntry, area_rank: int, describe: _Describer) -> None:
+    def __init__(self, service: ServiceEntry, area_rank: int, describe: _Describer, group: str = NEED_GROUP) -> None:
         self.service = service
         self.area_rank = area_rank  # 0 own district, 1 authority-wide, 2 national
+        self.group = group  # NEED_GROUP (tagged with one of the child's needs) or GENERAL_GROUP (any need)
         self._describe = describe
 
     def __repr__(self) -> str:
-        return f"Match({self.service.id!r}, area_rank={self.area_rank})"
+        return f"Match({self.service.id!r}, area_rank={self.area_rank}, group={self.group!r})"
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Match) and (self.service, self.area_rank) == (other.service, other.area_rank)
+        return isinstance(other, Match) and (self.service, self.area_rank, self.group) == (
+            other.service,
+            other.area_rank,
+            other.group,
+        )
 
     def __hash__(self) -> int:
         return hash((self.service.id, self.area_rank))
+
+    @property
+    def needs_ehc_plan(self) -> bool:
+        return self.service.needs_ehc_plan
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -117,6 +134,14 @@ class SignpostMatch:
 
 
 @dataclass(frozen=True)
+class ResultGroup:
+    key: str  # NEED_GROUP | GENERAL_GROUP
+    matches: tuple[Match, ...]
+    start: int
+    """Position of the group's first match in `EligibilityResult.eligible`."""
+
+
+@dataclass(frozen=True)
 class EligibilityResult:
     status: str  # ok | no_match | out_of_area | over_age | invalid
     age: float | None
@@ -126,10 +151,27 @@ class EligibilityResult:
     near_misses: tuple[NearMiss, ...] = ()
     signposts: tuple[SignpostMatch, ...] = ()
     errors: tuple[InputError, ...] = ()
+    has_ehc_plan: bool | None = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def groups(self) -> tuple[ResultGroup, ...]:
+        """The eligible services in their groups, in order (need-specific, then general); empty groups left out."""
+        groups = []
+        for key in (NEED_GROUP, GENERAL_GROUP):
+            matches = tuple(m for m in self.eligible if m.group == key)
+            if matches:
+                groups.append(ResultGroup(key, matches, self.eligible.index(matches[0])))
+        return tuple(groups)
+
+    @property
+    def only_general(self) -> bool:
+        """Services fit, but none is specifically for the child's (named) need: only general help."""
+        named = [n for n in self.needs if n != "unsure"]
+        return bool(self.eligible and named) and all(m.group == GENERAL_GROUP for m in self.eligible)
 
 
 def format_age(age: float) -> str:
@@ -236,8 +278,12 @@ def _sort_key(catalogue: Catalogue, service: ServiceEntry, area_rank: int) -> tu
     return (service.tier_rank, area_rank, catalogue.position[service.id])
 
 
-def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
-    """Who can this family use? See the module docstring for the rules and the order."""
+def evaluate(catalogue: Catalogue, age, needs, place, has_ehc_plan: bool | None = None) -> EligibilityResult:
+    """Who can this family use? See the module docstring for the rules and the order.
+
+    `has_ehc_plan`: True, services that need an EHC plan rank like any other; False, they are
+    left out; None (not known), they come last in their group (the wording marks them).
+    """
     age_value, age_error = _check_age(age)
     need_codes, need_errors = _check_needs(catalogue, needs)
     resolved, place_error = _check_place(catalogue, place)
@@ -247,12 +293,12 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
 
     if age_value >= LOCAL_OFFER_MAX_AGE + 1:
         signposts = _signposts(catalogue, age_value, need_codes, resolved, adult=True)
-        return EligibilityResult("over_age", age_value, need_codes, resolved, signposts=signposts)
+        return EligibilityResult("over_age", age_value, need_codes, resolved, signposts=signposts, has_ehc_plan=has_ehc_plan)
     if not resolved.in_coverage:
         signposts = _signposts(catalogue, age_value, need_codes, resolved)
-        return EligibilityResult("out_of_area", age_value, need_codes, resolved, signposts=signposts)
+        return EligibilityResult("out_of_area", age_value, need_codes, resolved, signposts=signposts, has_ehc_plan=has_ehc_plan)
 
-    eligible: list[tuple[tuple, ServiceEntry, int]] = []
+    eligible: list[tuple[tuple, ServiceEntry, int, int]] = []  # (sort key, service, area rank, group rank)
     near: list[tuple[tuple, str, ServiceEntry]] = []  # (sort key, kind, service)
     age_misses: list[tuple[float, ServiceEntry, int]] = []  # (years outside the range, service, area rank)
     only_unsure = set(need_codes) == {"unsure"}
@@ -260,9 +306,14 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
     position = catalogue.position
     # The hot loop of every query: plain locals and bound methods, one comparison per criterion.
     mark_seen, add_eligible, add_age_miss = seen.add, eligible.append, age_misses.append
-    # Nearest areas first, so the first time a service is met is at its nearest area rank.
+    plan_last = has_ehc_plan is None
+    leave_out_plans = has_ehc_plan is False
+    general_list = len(need_codes)  # offered_lists gives one list per need, then the any-need list
+    # Nearest areas first, so the first time a service is met is at its nearest area rank; and the
+    # need lists before the any-need list, so a service tagged with the child's need is met as such.
     for code, rank in _area_ranks(resolved):
-        for bucket in catalogue.offered_lists(code, need_codes):
+        for list_index, bucket in enumerate(catalogue.offered_lists(code, need_codes)):
+            group_rank = 1 if list_index == general_list else 0
             for service in bucket:
                 service_id = service.id
                 if service_id in seen:
@@ -272,8 +323,12 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
                     add_age_miss((_age_gap(age_value, service), service, rank))
                 elif service.diagnosis_required and only_unsure:
                     near.append(((1, 0, *_sort_key(catalogue, service, rank)), "diagnosis", service))
+                elif service.needs_ehc_plan and leave_out_plans:
+                    continue
                 else:
-                    add_eligible(((service.tier_rank, rank, position[service_id]), service, rank))
+                    plan_rank = 1 if plan_last and service.needs_ehc_plan else 0
+                    key = (group_rank, plan_rank, service.tier_rank, rank, position[service_id])
+                    add_eligible((key, service, rank, group_rank))
     near.extend(_closest_age_misses(catalogue, age_misses))
     if resolved.district_gss:  # the next district's services explain "why not X?"
         near.extend(_neighbouring_district_misses(catalogue, age_value, need_codes, resolved, seen))
@@ -281,7 +336,8 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
     eligible.sort(key=lambda item: item[0])
     near = heapq.nsmallest(MAX_NEAR_MISSES * 3, near, key=lambda item: item[0])
     describe = _Describer(catalogue, need_codes, resolved)
-    matches = tuple(Match(service, rank, describe) for _key, service, rank in eligible)
+    groups = (NEED_GROUP, GENERAL_GROUP)
+    matches = tuple(Match(service, rank, describe, groups[group]) for _key, service, rank, group in eligible)
     return EligibilityResult(
         "ok" if matches else "no_match",
         age_value,
@@ -290,6 +346,7 @@ def evaluate(catalogue: Catalogue, age, needs, place) -> EligibilityResult:
         eligible=matches,
         near_misses=_nearest(near, describe, age_value),
         signposts=_signposts(catalogue, age_value, need_codes, resolved),
+        has_ehc_plan=has_ehc_plan,
     )
 
 

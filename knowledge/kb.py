@@ -14,6 +14,8 @@ from knowledge.store import service_query, service_to_record
 from knowledge.validation import review_due
 
 UNMET_STATUSES = ("no_match", "out_of_area", "over_age")
+ONLY_GENERAL = "only_general"
+"""The unmet reason for a search where services fit, but none specifically for the child's need."""
 
 
 class KnowledgeBase:
@@ -28,14 +30,15 @@ class KnowledgeBase:
         """The current snapshot (reloaded only when the data changed)."""
         return self._cache.get()
 
-    def find(self, age, needs, place, *, record_unmet: bool = True) -> EligibilityResult:
-        result = evaluate(self.catalogue(), age, needs, place)
-        if record_unmet and result.status in UNMET_STATUSES:
+    def find(self, age, needs, place, *, record_unmet: bool = True, has_ehc_plan: bool | None = None) -> EligibilityResult:
+        result = evaluate(self.catalogue(), age, needs, place, has_ehc_plan=has_ehc_plan)
+        if record_unmet and (result.status in UNMET_STATUSES or result.only_general):
             self.record_unmet(result)
         return result
 
     def record_unmet(self, result: EligibilityResult) -> None:
-        """Log a search that found nothing eligible: needs, age band and area only."""
+        """Log a search that found nothing eligible, or only general help ("only_general"):
+        needs, age band and area only."""
         place = result.place
         with self.sessions.begin() as session:
             session.add(
@@ -44,7 +47,7 @@ class KnowledgeBase:
                     age_band=age_band(result.age),
                     district_gss=place.district_gss if place else None,
                     authority_gss=place.authority_gss if place else None,
-                    reason=result.status,
+                    reason=ONLY_GENERAL if result.status == "ok" and result.only_general else result.status,
                 )
             )
 

@@ -194,6 +194,10 @@ class LocalAuthority(Base):
     region = Column(String(60))
     in_coverage = Column(Boolean, nullable=False, default=False)
     website = Column(String(300))
+    council_name = Column(String(200))
+    """The council's own name ("Reading Borough Council"), for "... Council's Local Offer"."""
+    local_offer_url = Column(String(300))
+    """The address of its Local Offer, where known; else families are sent to `website` to search for it."""
 
 
 class District(Base):

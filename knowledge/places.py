@@ -32,6 +32,8 @@ class Authority:
     kind: str
     in_coverage: bool
     website: str | None = None
+    council_name: str | None = None
+    local_offer_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class ResolvedPlace:
     district_gss: str | None = None
     district_name: str | None = None
     authority_website: str | None = None
+    authority_council_name: str | None = None
+    authority_local_offer_url: str | None = None
 
     @property
     def area_codes(self) -> tuple[str, ...]:
@@ -191,6 +195,8 @@ class Gazetteer:
             district_gss=district.gss_code if district else None,
             district_name=district.name if district else None,
             authority_website=authority.website if authority else None,
+            authority_council_name=authority.council_name if authority else None,
+            authority_local_offer_url=authority.local_offer_url if authority else None,
         )
 
 

@@ -130,6 +130,8 @@ def load_places(session: Session, seed_dir: Path) -> dict[str, int]:
                 "region": r.get("region") or None,
                 "in_coverage": r["in_coverage"].lower() == "yes",
                 "website": r.get("website") or None,
+                "council_name": r.get("council_name") or None,
+                "local_offer_url": r.get("local_offer_url") or None,
             },
         )
         for r in _csv_rows(seed_dir / "authorities.csv")

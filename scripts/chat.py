@@ -3,12 +3,15 @@
     .venv/bin/python scripts/chat.py [--url http://127.0.0.1:5005]
 
 Buttons are shown numbered: type the number to press one. Ctrl-D or 'quit' ends.
+Results come as plain text (the same content the web widget shows as cards); **bold** is shown
+in bold on a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import urllib.request
 import uuid
@@ -19,6 +22,11 @@ def send(url: str, sender: str, text: str) -> list[dict]:
     request = urllib.request.Request(f"{url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"[]")
+
+
+def plain(text: str, bold: bool) -> str:
+    """**bold** as terminal bold (or without the stars when not on a terminal)."""
+    return re.sub(r"\*\*(.+?)\*\*", "\033[1m\\1\033[0m" if bold else r"\1", text)
 
 
 def main() -> int:
@@ -40,7 +48,7 @@ def main() -> int:
         buttons = []
         for message in send(args.url, sender, text):
             if message.get("text"):
-                print("bot>", message["text"].replace("\n", "\n     "))
+                print("bot>", plain(message["text"], sys.stdout.isatty()).replace("\n", "\n     "))
             for button in message.get("buttons") or []:
                 buttons.append(button)
                 print(f"     [{len(buttons)}] {button['title']}")

@@ -475,7 +475,8 @@ def test_search_out_of_area_names_their_authority(on_gap_kb, town):
     before = unmet_count(on_gap_kb)
     events, sent = run(ActionSearchServices(), tracker(slots))
     assert slot_events(events)["search_state"]["status"] == "out_of_area"
-    assert f"{town} is in {place.authority_name}" in sent[1]["text"]
+    said = f"{town} is outside the area" if town == place.authority_name else f"{town} is in {place.authority_name}"
+    assert sent[1]["text"].startswith(said) and "Local Offer: " in sent[1]["text"]
     assert unmet_count(on_gap_kb) == before + 1
 
 

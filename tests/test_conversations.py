@@ -81,7 +81,7 @@ class Chat:
         if result.status == "no_match":
             return self.say(messages.no_match_messages(result, catalogue.vocabulary))
         if result.status == "out_of_area":
-            return self.say(messages.out_of_area_messages(result))
+            return self.say(messages.out_of_area_messages(result, "Hampshire, Portsmouth and Southampton"))
         return self.say(messages.over_age_messages(result))
 
     def ask_for_person(self, kb) -> Chat:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from knowledge.engine import MAX_NEAR_MISSES, age_band, age_fits, evaluate
+from knowledge.engine import GENERAL_GROUP, MAX_NEAR_MISSES, NEED_GROUP, age_band, age_fits, evaluate
 from knowledge.vocabulary import ENGLAND_GSS, NEED_CODES, TIER_ORDER
 
 HAVANT = "E07000090"
@@ -81,12 +81,71 @@ def test_every_eligible_service_really_fits(catalogue):
                     assert not s.diagnosis_required
 
 
-def test_order_is_universal_targeted_specialist_then_nearest_area(catalogue):
-    result = evaluate(catalogue, 8, ["autism", "adhd"], "Waterlooville")
+def _order_key(match):
+    return (
+        match.group != NEED_GROUP,
+        match.service.access_route == "ehc_plan",
+        TIER_ORDER.get(match.service.tier, 3),
+        match.area_rank,
+    )
+
+
+@pytest.mark.parametrize(
+    "age, needs, place",
+    [(8, ["autism", "adhd"], "Waterlooville"), (4, ["speech_language"], "Andover"), (14, ["semh"], "Southampton")],
+)
+def test_order_is_the_childs_need_first_then_general_plan_only_last_then_tier_then_nearest_area(catalogue, age, needs, place):
+    result = evaluate(catalogue, age, needs, place)
     assert result.status == "ok"
-    keys = [(TIER_ORDER.get(m.service.tier, 3), m.area_rank) for m in result.eligible]
+    keys = [_order_key(m) for m in result.eligible]
     assert keys == sorted(keys)
-    assert len({m.service.tier for m in result.eligible}) >= 2
+    for match in result.eligible:
+        specific = bool(set(needs) & match.service.needs)
+        assert match.group == (NEED_GROUP if specific else GENERAL_GROUP), match
+    assert {m.group for m in result.eligible} == {NEED_GROUP, GENERAL_GROUP}
+    groups = result.groups
+    assert [g.key for g in groups] == [NEED_GROUP, GENERAL_GROUP]
+    assert sum((g.matches for g in groups), ()) == result.eligible
+    assert [g.start for g in groups] == [0, len(groups[0].matches)]
+
+
+def test_a_child_not_talking_in_andover_gets_speech_and_language_help_before_any_general_service(catalogue):
+    result = evaluate(catalogue, 4, ["speech_language"], "Andover")
+    names = [m.service.name for m in result.eligible]
+    speech = [i for i, m in enumerate(result.eligible) if "speech_language" in m.service.needs]
+    general = [
+        i for i, m in enumerate(result.eligible) if "any_need" in m.service.needs and "speech_language" not in m.service.needs
+    ]
+    assert speech and general, names
+    assert max(speech) < min(general), names
+    assert not result.only_general
+
+
+def test_ehc_plan_services_are_last_in_their_group_unless_the_family_says_whether_there_is_a_plan(catalogue):
+    unknown = evaluate(catalogue, 4, ["speech_language"], "Andover")
+    plan_only = [m.service.id for m in unknown.eligible if m.needs_ehc_plan]
+    assert plan_only, "the seed has services that need an EHC plan"
+    general = [m for m in unknown.eligible if m.group == GENERAL_GROUP]
+    assert [m.needs_ehc_plan for m in general] == sorted(m.needs_ehc_plan for m in general)  # plan-only at the end
+    assert general[-1].needs_ehc_plan
+
+    with_plan = evaluate(catalogue, 4, ["speech_language"], "Andover", has_ehc_plan=True)
+    assert {m.service.id for m in with_plan.eligible} == {m.service.id for m in unknown.eligible}
+    ranked = [(m.group != NEED_GROUP, TIER_ORDER.get(m.service.tier, 3), m.area_rank) for m in with_plan.eligible]
+    assert ranked == sorted(ranked)
+    assert with_plan.eligible != unknown.eligible  # the plan-only services move up among the others
+
+    without_plan = evaluate(catalogue, 4, ["speech_language"], "Andover", has_ehc_plan=False)
+    assert {m.service.id for m in without_plan.eligible} == {m.service.id for m in unknown.eligible} - set(plan_only)
+
+
+def test_only_general_help_for_a_deaf_23_year_old_in_the_new_forest(catalogue):
+    result = evaluate(catalogue, 23, ["hearing"], "New Forest")
+    assert result.status == "ok" and result.eligible
+    assert result.only_general
+    assert all(m.group == GENERAL_GROUP and "hearing" not in m.service.needs for m in result.eligible)
+    assert [g.key for g in result.groups] == [GENERAL_GROUP]
+    assert not evaluate(catalogue, 4, ["hearing"], "New Forest").only_general  # a young deaf child has specific help
 
 
 def test_several_needs_find_the_union_and_say_which_need_matched(catalogue):
@@ -240,3 +299,21 @@ def test_age_band():
         "19-25",
         "26+",
     ]
+
+
+def test_only_general_help_is_recorded_as_an_unmet_search(fresh_kb):
+    from sqlalchemy import select
+
+    from knowledge import models as m
+
+    def rows():
+        with fresh_kb.sessions() as session:
+            return [(u.needs, u.age_band, u.district_gss, u.reason) for u in session.execute(select(m.UnmetSearch)).scalars()]
+
+    found = fresh_kb.find(23, ["hearing"], "New Forest")
+    assert found.status == "ok" and found.only_general
+    new_forest = found.place.district_gss
+    assert rows() == [("hearing", "19-25", new_forest, "only_general")]
+    fresh_kb.find(4, ["speech_language"], "Andover")  # specific help found: nothing recorded
+    fresh_kb.find(23, ["hearing"], "New Forest", record_unmet=False)
+    assert len(rows()) == 1

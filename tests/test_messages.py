@@ -17,13 +17,16 @@ from conversation.messages import (
     cost_text,
     helpline_message,
     local_advice_message,
+    location_text,
     no_match_messages,
     out_of_area_messages,
     over_age_messages,
     question,
     results_messages,
     reviewed_text,
+    schedule_text,
     service_card,
+    short_access_text,
     who_text,
     why_not_message,
 )
@@ -86,22 +89,95 @@ def test_results_intro_gives_the_count_and_the_family(seeded_kb, age, needs, pla
 
 
 @pytest.mark.parametrize("age, needs, place", SEARCHES)
-def test_every_card_says_who_how_what_cost_contact_and_when_checked(seeded_kb, age, needs, place):
+def test_every_card_says_why_how_when_where_and_the_details_as_text_too(seeded_kb, age, needs, place):
     result = seeded_kb.find(age, needs, place, record_unmet=False)
     for start, records, page in _pages(seeded_kb, result):
-        cards = page[1:-1] if start == 0 else page[:-1]
+        message = page[-1]
+        cards = message["custom"]["cards"]
         assert len(cards) == len(records)
-        for item, record in zip(cards, records, strict=True):
-            text = item["text"]
+        for card, record, match in zip(cards, records, result.eligible[start:], strict=False):
+            assert card_text(card) in message["text"]  # text channels get the same content
+            text = card_text(card)
             assert text.startswith(f"**{record['name']}")
+            assert card["why_line"] and f"Why it fits: {card['why_line']}" in text
+            assert card["why"] == list(match.reasons)
+            assert f"How to get it: {short_access_text(record)}" in text
             assert f"Who it's for: {record['who_for']}" in text
-            assert "How to get it: " in text and record["how_to_access"] in text
             assert f"What to expect: {record['what_to_expect']}" in text
             assert f"Cost: {cost_text(record)}" in text
-            assert "Contact: " in text
             assert reviewed_text(record) in text
             if record["review_due"]:
                 assert "due for a check" in text
+            phones = [c["phone"] for c in record["contacts"] if c.get("phone")]
+            assert card["phone"] == (phones[0] if phones else None)
+            if card["phone"]:
+                assert f"Phone {card['phone']}" in text
+            for schedule in record["schedules"]:
+                assert schedule_text(schedule) in card["when"]
+            if record["schedules"]:
+                assert "When: " in text
+            for location in record["locations"][:2]:
+                assert location["postcode"] in " ".join(card["where"])
+                assert location_text(location) in text
+
+
+def test_when_and_where_come_from_the_stored_schedules_and_locations(seeded_kb):
+    result = seeded_kb.find(4, ["speech_language"], "Andover", record_unmet=False)
+    records = seeded_kb.details([m.service.id for m in result.eligible])
+    with_venue = next(r for r in records if r["locations"] and r["schedules"])
+    card = service_card(with_venue)
+    venue = with_venue["locations"][0]
+    assert card["where"][0] == f"{venue['name']}, {venue['address_1']}, {venue['city']} {venue['postcode']}"
+    assert card["when"] == [s["description"] for s in with_venue["schedules"]]
+    by_phone = next(r for r in records if not r["locations"] and "phone" in (r["how_to_access"] or "").lower())
+    assert service_card(by_phone)["where"][0].startswith("By phone")
+    described = {**with_venue["schedules"][0], "description": None, "byday": "TU,TH", "opens_at": "13:00", "closes_at": "16:30"}
+    assert schedule_text(described) == "Tuesdays and Thursdays, 1pm to 4:30pm"
+    assert schedule_text({**described, "byday": "1FR", "opens_at": "09:30", "closes_at": "12:00"}) == (
+        "First Friday of the month, 9:30am to 12 noon"
+    )
+
+
+def test_the_childs_need_first_under_its_own_heading_then_general_help(seeded_kb):
+    result = seeded_kb.find(4, ["speech_language"], "Andover", record_unmet=False)
+    vocabulary = seeded_kb.catalogue().vocabulary
+    label = vocabulary.label("speech_language")
+    pages = list(_pages(seeded_kb, result))
+    intro = pages[0][2][0]["text"]
+    specific = len(result.groups[0].matches)
+    assert intro.startswith(f"I found {len(result.eligible)} services for a 4-year-old with {label} in Test Valley")
+    assert f"{specific} specifically for that first" in intro
+    cards = [card for _s, _r, page in pages for card in page[-1]["custom"]["cards"]]
+    headings = [(i, card["group_heading"]) for i, card in enumerate(cards) if card["group_heading"]]
+    assert headings == [(0, f"For {label}"), (specific, messages.GENERAL_HEADING)]
+    assert [card["group"] for card in cards] == [m.group for m in result.eligible]
+    first_text = pages[0][2][-1]["text"]
+    assert first_text.startswith(f"**For {label}**\n\n**{cards[0]['name']}")
+    plan_cards = [card for card in cards if card["needs_ehc_plan"]]
+    assert plan_cards and cards[-len(plan_cards) :] == plan_cards  # plan-only services last
+    assert all(messages.EHC_PLAN_MARK in card_text(card) for card in plan_cards)
+
+
+def test_only_general_help_is_said_plainly(seeded_kb):
+    result = seeded_kb.find(23, ["hearing"], "New Forest", record_unmet=False)
+    vocabulary = seeded_kb.catalogue().vocabulary
+    _start, _records, page = next(_pages(seeded_kb, result))
+    intro = page[0]["text"]
+    label = vocabulary.label("hearing")
+    assert intro.startswith(f"I couldn't find anything specifically for {label} for a young person aged 23 in the New Forest")
+    assert "here is general help" in intro and f"{len(result.eligible)} services" in intro
+    assert "I found" not in intro
+    assert page[-1]["custom"]["cards"][0]["group_heading"] == messages.GENERAL_HEADING
+
+
+def test_the_text_that_repeats_the_cards_is_marked_for_the_widget(seeded_kb):
+    result = seeded_kb.find(7, ["autism"], "Havant", record_unmet=False)
+    _start, _records, page = next(_pages(seeded_kb, result))
+    custom = page[-1]["custom"]
+    assert custom["text_repeats_cards"] is True
+    assert custom["summary"].startswith("That's 3 of") and page[-1]["text"].endswith(custom["summary"])
+    assert page[-1]["buttons"]  # sent with buttons, so Rasa's REST channel keeps the text as one item
+    assert "\n\n" not in page[0]["text"]
 
 
 @pytest.mark.parametrize("age, needs, place", SEARCHES)
@@ -116,6 +192,8 @@ def test_cards_payload_matches_the_page(seeded_kb, age, needs, place):
         for card, match in zip(custom["cards"], result.eligible[start:], strict=False):
             assert card["why"] == list(match.reasons)
             assert card["tier"] == match.service.tier
+            assert card["group"] == match.group
+            assert card["needs_ehc_plan"] == match.needs_ehc_plan
 
 
 def test_paging_text_and_show_more_only_while_more_remain(seeded_kb):
@@ -155,9 +233,9 @@ def test_sample_data_is_marked(seeded_kb):
     vocabulary = seeded_kb.catalogue().vocabulary
     assert any(r["is_sample"] for r in records), "the seed services are sample data"
     page = results_messages(result, records, 0, vocabulary)
-    for item, record in zip(page[1:-1], records, strict=True):
-        assert (SAMPLE_MARK in item["text"].splitlines()[0]) == record["is_sample"]
-    assert "sample data" in page[-1]["text"]
+    for card, record in zip(page[-1]["custom"]["cards"], records, strict=True):
+        assert (SAMPLE_MARK in card_text(card).splitlines()[0]) == record["is_sample"] == card["is_sample"]
+    assert "sample data" in page[-1]["custom"]["summary"]
 
     real = [{**r, "is_sample": False} for r in records]
     page = results_messages(result, real, 0, vocabulary)
@@ -247,27 +325,51 @@ def test_no_match_without_near_misses_still_signposts(catalogue):
 # --- outside the area, over 25 ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("town", ["Reading", "Salisbury", "Guildford"])
-def test_out_of_area_names_that_authority(catalogue, town):
+@pytest.mark.parametrize("town", ["Reading", "Salisbury", "Guildford", "RG1"])
+def test_out_of_area_names_that_authority_and_its_local_offer(catalogue, town):
     result = evaluate(catalogue, 7, ["autism"], town)
     assert result.status == "out_of_area"
     authority = catalogue.gazetteer.authorities[result.place.authority_gss]
-    items = out_of_area_messages(result)
+    items = out_of_area_messages(result, messages.coverage_text(catalogue.gazetteer))
     first = items[0]["text"]
-    assert f"{town} is in {authority.name}" in first
-    assert f"{authority.name} has its own Local Offer" in first
-    assert authority.website and authority.website in first
-    assert messages.COVERAGE in first
+    if town == authority.name:
+        assert first.startswith(f"{town} is outside the area we cover")
+        assert f"is in {authority.name}" not in first
+    else:
+        assert first.startswith(f"{result.place.matched} is in {authority.name}, which is outside the area we cover")
+    assert all(a.name in first for a in catalogue.gazetteer.authorities.values() if a.in_coverage)
+    assert authority.council_name and f"{authority.council_name}'s Local Offer: " in first
+    if authority.local_offer_url:
+        assert first.endswith(authority.local_offer_url)
+    else:  # the council's own website, marked as such
+        assert first.endswith(f"search for 'Local Offer' on the council website, {authority.website}")
     text = _all_text(items)
     assert not [sp.name for sp in catalogue.signposts if sp.scope == "local" and sp.name in text]
     assert any(sp.signpost.scope == "national" and sp.signpost.name in text for sp in result.signposts)
     assert "tell me where you live" in items[-1]["text"]
 
 
+def test_every_english_authority_has_a_local_offer_address_or_its_council_website(catalogue):
+    authorities = catalogue.gazetteer.authorities.values()
+    assert len(authorities) > 150
+    for authority in authorities:
+        assert authority.council_name, authority
+        address = authority.local_offer_url or authority.website
+        assert address and address.startswith("https://"), authority
+    assert any(a.local_offer_url for a in authorities)
+
+
+def test_reading_is_sent_to_reading_borough_councils_local_offer(catalogue):
+    first = out_of_area_messages(evaluate(catalogue, 9, ["autism"], "Reading"), "our area")[0]["text"]
+    assert first.startswith("Reading is outside the area we cover")
+    assert "Reading Borough Council's Local Offer: " in first
+    assert "Reading is in Reading" not in first
+
+
 def test_out_of_area_without_a_known_authority_points_to_the_council_finder(catalogue):
     result = evaluate(catalogue, 7, ["autism"], "M1 1AA")
     assert result.status == "out_of_area" and result.place.authority_name is None
-    first = out_of_area_messages(result)[0]["text"]
+    first = out_of_area_messages(result, "our area")[0]["text"]
     assert first.startswith("M1 is outside the area")
     assert messages.FIND_COUNCIL_URL in first
 

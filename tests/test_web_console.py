@@ -345,6 +345,42 @@ async def test_triage_reads_a_description_and_typed_fields_win(web):
     assert has(page, messages.who_text(1.5))
 
 
+async def test_triage_shows_the_same_groups_as_the_widget_with_when_and_where(web):
+    await web.sign_in("staff")
+    status, page = await triage_page(web, [("age", "4"), ("needs", "speech_language"), ("place", "Andover")])
+    assert status == 200
+    kb = web.kb
+    result = kb.find(4.0, ["speech_language"], "Andover", record_unmet=False)
+    vocabulary = kb.catalogue().vocabulary
+    need_heading = messages.group_heading("need", result.needs, vocabulary)
+    general = next(g for g in result.groups if g.key == "general")
+    positions = [
+        page.index(str(escape(need_heading))),
+        page.index(str(escape(result.eligible[0].service.name))),
+        page.index(str(escape(messages.GENERAL_HEADING))),
+        page.index(str(escape(general.matches[0].service.name))),
+    ]
+    assert positions == sorted(positions)
+    records = kb.details([m.service.id for m in result.eligible[: triage.MAX_CARDS]])
+    for record in records:
+        card = messages.service_card(record)
+        for line in card["when"] + card["where"]:
+            assert has(page, line), line
+        if card["needs_ehc_plan"]:
+            assert has(page, record["name"])
+    assert "Needs an EHC plan" in page
+
+
+async def test_triage_with_only_general_help_says_so_and_logs_the_gap(web):
+    await web.sign_in("staff")
+    status, page = await triage_page(web, [("age", "23"), ("needs", "hearing"), ("place", "New Forest")])
+    assert status == 200
+    assert "couldn&#39;t find anything specifically for" in page or "couldn't find anything specifically for" in page
+    with web.kb.sessions() as session:
+        last = session.execute(select(m.UnmetSearch).order_by(m.UnmetSearch.id.desc())).scalars().first()
+    assert (last.reason, last.needs, last.age_band) == ("only_general", "hearing", "19-25")
+
+
 async def test_triage_over_25_gives_the_over_age_wording(web):
     await web.sign_in("staff")
     status, page = await triage_page(web, [("age", "30"), ("needs", "learning_disability"), ("place", "Havant")])
@@ -364,7 +400,7 @@ async def test_triage_outside_the_area_gives_the_out_of_area_wording_and_logs_th
     assert status == 200
     result = web.kb.find(9.0, ["adhd"], "Reading", record_unmet=False)
     assert result.status == "out_of_area"
-    assert has(page, messages.out_of_area_messages(result)[0]["text"])
+    assert has(page, messages.out_of_area_messages(result, messages.coverage_text(web.kb.catalogue().gazetteer))[0]["text"])
     with web.kb.sessions() as session:
         rows = session.execute(select(m.UnmetSearch)).scalars().all()
     assert len(rows) == before + 1 and rows[-1].reason == "out_of_area" and rows[-1].needs == "adhd"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.config import Settings
 from bot.security import RateLimiter, widget_token, widget_token_valid
-from conversation.messages import card_text, results_messages
+from conversation.messages import out_of_area_messages, results_messages
 from knowledge import models as m
 from knowledge.kb import KnowledgeBase
 from knowledge.seed import seed_helpline
@@ -296,19 +296,25 @@ async def test_a_failing_slow_or_garbled_assistant_gives_the_helpline(aiohttp_cl
             assert words in text, handler.__name__
 
 
+async def rest_items(built: list[dict]) -> list[dict]:
+    """What Rasa's REST channel sends for these messages, made by Rasa's own CollectingOutputChannel."""
+    collector = CollectingOutputChannel()
+    for message in built:
+        await collector.send_response("web-x", {k: v for k, v in message.items() if v})
+    return [dict(item, image=None, attachment=None) for item in collector.messages]  # extra keys Rasa may send
+
+
 async def test_replies_keep_only_text_buttons_and_cards_and_each_service_shows_once(
     aiohttp_client, aiohttp_server, web_kb, web_settings
 ):
-    """What Rasa's REST channel sends for a page of results, made by Rasa's own CollectingOutputChannel
-    from the messages our action builds for a real search of the seeded knowledge base."""
+    """A page of results for a real search of the seeded knowledge base, as Rasa's REST channel sends it:
+    the words of the page are the cards as plain text, so the widget gets the payload's summary instead."""
     result = web_kb.find(7, ["autism"], "Havant", record_unmet=False)
     assert result.eligible
     records = web_kb.details([match.service.id for match in result.eligible[:3]])
     built = results_messages(result, records, 0, web_kb.catalogue().vocabulary)
-    collector = CollectingOutputChannel()
-    for message in built:
-        await collector.send_response("web-x", {k: v for k, v in message.items() if v})
-    sent = [dict(item, image=None, attachment=None) for item in collector.messages]  # extra keys Rasa may send
+    sent = await rest_items(built)
+    assert any(record["name"] in (item.get("text") or "") for item in sent for record in records)  # the text repeats them
 
     async def rasa(request):
         body = await request.json()
@@ -321,14 +327,37 @@ async def test_replies_keep_only_text_buttons_and_cards_and_each_service_shows_o
     cards = [card for message in messages if "custom" in message for card in message["custom"]["cards"]]
     assert [card["id"] for card in cards] == [record["id"] for record in records]
     texts = [message.get("text", "") for message in messages]
-    assert not set(texts) & {card_text(card) for card in cards}
     assert not any(card["name"] in text for card in cards for text in texts)
     assert texts[0].startswith("I found")
     [page] = [message for message in messages if "custom" in message]  # the cards with the words sent with them
-    assert page["text"].startswith("That's 3 of") and page["buttons"] and page["custom"]["type"] == "service_cards"
+    assert page["text"] == built[-1]["custom"]["summary"] and page["text"].startswith("That's 3 of")
+    assert page["buttons"] and page["custom"]["type"] == "service_cards"
+    assert "text_repeats_cards" not in page["custom"] and "summary" not in page["custom"]
     buttons = [button for message in messages for button in message.get("buttons", [])]
     assert {"title": "Why these?", "payload": "/why_this"} in buttons
     assert all(set(button) == {"title", "payload"} for button in buttons)
+
+
+async def test_signposts_sent_as_text_and_cards_show_once_and_unmarked_text_is_kept(
+    aiohttp_client, aiohttp_server, web_kb, web_settings
+):
+    result = web_kb.find(7, ["autism"], "Reading", record_unmet=False)
+    built = out_of_area_messages(result, "our area")
+    sent = await rest_items(built)
+    # a payload without the marker leaves its words alone, even if they name a service
+    sent.append({"recipient_id": "web-x", "text": "Ask about **Portage** here"})
+    sent.append({"recipient_id": "web-x", "custom": {"type": "signposts", "signposts": []}})
+
+    async def rasa(request):
+        return aioweb.json_response(sent)
+
+    client = await widget_client(aiohttp_client, web_kb, web_settings, await fake_rasa(aiohttp_server, rasa))
+    messages = (await (await chat(client, "we live in Reading")).json())["messages"]
+    signposts = next(message for message in messages if (message.get("custom") or {}).get("type") == "signposts")
+    assert signposts["text"] == "These national organisations can help wherever you live:"
+    assert [sp["id"] for sp in signposts["custom"]["signposts"]] == [m.signpost.id for m in result.signposts[:5]]
+    assert messages[0]["text"] == built[0]["text"]
+    assert messages[-1] == {"text": "Ask about **Portage** here", "custom": {"type": "signposts", "signposts": []}}
 
 
 # --- /api/feedback --------------------------------------------------------------------------------
@@ -443,9 +472,8 @@ async def test_a_real_conversation_gives_cards_once_and_continues(live):
     assert all(card["name"] and card["who_for"] and card["how_to_access"] and card["reviewed_text"] for card in cards)
     assert any(card["is_sample"] for card in cards)
     texts = [msg["text"] for msg in messages if msg.get("text")]
-    card_texts = {card_text(card) for card in cards}
-    assert not card_texts & set(texts)  # each service once: as a card, not also as text
-    assert not any(f"**{card['name']}" in text for card in cards for text in texts)
+    assert not any(card["name"] in text for card in cards for text in texts)  # each service once: as a card
+    assert any(card["phone"] for card in cards) and all("when" in card and "where" in card for card in cards)
     assert any(text.startswith("I found") for text in texts)
     assert all(set(msg) <= {"text", "buttons", "custom"} for msg in messages)
 
@@ -472,4 +500,4 @@ async def test_a_real_conversation_shows_more_without_repeating(live):
     more_cards = card_payloads(more)
     assert more_cards
     assert not {c["id"] for c in first_cards} & {c["id"] for c in more_cards}
-    assert not {card_text(card) for card in more_cards} & {msg.get("text") for msg in more}
+    assert not any(card["name"] in (msg.get("text") or "") for card in more_cards for msg in more)

@@ -26,7 +26,6 @@ from aiohttp import web
 
 from bot.render import render
 from bot.security import widget_token, widget_token_valid
-from conversation.messages import card_text
 from knowledge.feedback import FeedbackError, submit_feedback
 from knowledge.seed import seed_helpline
 
@@ -162,34 +161,18 @@ async def _checked_json(request: web.Request) -> dict | web.Response:
 def _rasa_items_to_messages(items: list) -> list[dict]:
     """Rasa's REST replies as the widget's messages: text, buttons (title, payload) and custom only.
 
-    The bot sends each service as a text message and the same services as cards in a custom
-    payload; the texts that are exactly a card's text are dropped, so no service shows twice.
-    A list of signposts sent as text together with the same signposts as cards keeps only its heading.
-    Cards that came right after their message's words are put back together with them.
+    Rasa's REST channel sends a message's words (with its buttons) and its custom payload as two
+    items; they are put back together. A payload marked `text_repeats_cards` says its message's
+    words are the plain-text version of its cards (for text-only channels), so the widget gets the
+    payload's `summary` as the words instead, and each service shows once, as a card.
     """
     items = [item for item in items if isinstance(item, dict)]
-    card_texts = set()
-    for item in items:
-        custom = item.get("custom")
-        if isinstance(custom, dict) and custom.get("type") == "service_cards":
-            for card in custom.get("cards") or []:
-                try:
-                    # Rasa's REST channel splits a text message at blank lines: drop every part.
-                    card_texts.update(part for part in card_text(card).strip().split("\n\n"))
-                except (KeyError, TypeError):
-                    continue
     messages: list[dict] = []
     previous: dict | None = None
-    for index, item in enumerate(items):
+    for item in items:
         message: dict = {}
         text = item.get("text")
-        if isinstance(text, str) and text.strip() and text not in card_texts:
-            following = items[index + 1].get("custom") if index + 1 < len(items) else None
-            if isinstance(following, dict) and following.get("type") == "signposts":
-                lines = text.split("\n")
-                listed = [line for line in lines[1:] if line.startswith("- ")]
-                if len(lines) > 1 and len(listed) == len(lines) - 1 == len(following.get("signposts") or []):
-                    text = lines[0]
+        if isinstance(text, str) and text.strip():
             message["text"] = text
         buttons = [
             {"title": b["title"], "payload": b["payload"]}
@@ -200,15 +183,29 @@ def _rasa_items_to_messages(items: list) -> list[dict]:
             message["buttons"] = buttons
         custom = item.get("custom")
         if isinstance(custom, dict):
+            custom = dict(custom)
+            repeats = custom.pop("text_repeats_cards", False) is True
+            summary = custom.pop("summary", None)
             if not message and previous is not None and "custom" not in previous:
                 previous["custom"] = custom  # one bot message: Rasa sent its words and its cards as two items
+                if repeats:
+                    _replace_text(previous, summary)
                 previous = None
                 continue
             message["custom"] = custom
+            if repeats:
+                _replace_text(message, summary)
         previous = message or None  # what the item just before the next one became (None if dropped)
         if message:
             messages.append(message)
     return messages
+
+
+def _replace_text(message: dict, summary) -> None:
+    if isinstance(summary, str) and summary.strip():
+        message["text"] = summary
+    else:
+        message.pop("text", None)
 
 
 @routes.post("/api/chat")

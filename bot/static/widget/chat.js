@@ -11,7 +11,11 @@
  *   .chat-message--user        a parent's message; .chat-message--bot an assistant's message
  *   .chat-message__text        the words of a message
  *   button.chat-quick-reply    a quick reply (data-payload has what it sends)
- *   .chat-card[data-service-id]  a service card; .chat-card__name, .chat-card__sample ("Sample data"), .chat-card__why
+ *   .chat-group__heading       a group of results: the child's need(s), or "General help and advice"
+ *   .chat-card[data-service-id]  a service card; .chat-card__name, .chat-card__sample ("Sample data"),
+ *                              .chat-card__plan ("Needs an EHC plan"), .chat-card__why (why it fits),
+ *                              .chat-card__when, .chat-card__where, a[href^="tel:"], a[href^="mailto:"],
+ *                              details.chat-card__more ("More details": who for, what to expect, cost, contact)
  *   .chat-signpost[data-signpost-id]  a signpost card (other help)
  *   .chat-feedback-yes / .chat-feedback-no   "Was this helpful?" on a card; .chat-feedback__thanks the reply
  *   .chat-report-problem       opens the card's report form: textarea.chat-report__comment,
@@ -175,16 +179,74 @@
     return link;
   }
 
+  function mailLink(email) {
+    var link = el("a", "govuk-link chat-link", email);
+    link.href = "mailto:" + String(email).replace(/[\s<>"]/g, "");
+    return link;
+  }
+
+  function lines(value) {
+    return (Array.isArray(value) ? value : [value]).filter(function (line) {
+      return line !== undefined && line !== null && String(line).trim() !== "";
+    });
+  }
+
+  /** A row of the short card: a term and one or more lines (when, where). */
+  function factRow(list, term, value, className) {
+    var values = lines(value);
+    if (!values.length) {
+      return;
+    }
+    list.appendChild(el("dt", "chat-card__term", term));
+    var dd = el("dd", "chat-card__value" + (className ? " " + className : ""));
+    values.forEach(function (line, index) {
+      if (index) {
+        dd.appendChild(el("br"));
+      }
+      appendLinked(dd, String(line));
+    });
+    list.appendChild(dd);
+  }
+
+  /** A service: the short card (why it fits, how, when, where, phone and e-mail), then "More details". */
   function serviceCard(card) {
     var article = el("article", "chat-card");
     article.setAttribute("data-service-id", String(card.id || ""));
-    var heading = el("h3", "chat-card__name", plain(card.name));
-    article.appendChild(heading);
-    if (card.is_sample) {
-      article.appendChild(el("strong", "chat-tag chat-card__sample", "Sample data"));
+    article.appendChild(el("h4", "chat-card__name", plain(card.name)));
+    if (card.needs_ehc_plan) {
+      article.appendChild(el("strong", "chat-tag chat-card__plan", "Needs an EHC plan"));
     }
+    if (card.why_line) {
+      article.appendChild(el("p", "chat-card__why", card.why_line));
+    }
+    var facts = el("dl", "chat-card__facts");
+    factRow(facts, "How", card.how || card.how_to_access);
+    factRow(facts, "When", card.when, "chat-card__when");
+    factRow(facts, "Where", card.where, "chat-card__where");
+    if (facts.childNodes.length) {
+      article.appendChild(facts);
+    }
+    if (card.phone || card.email) {
+      var reach = el("p", "chat-card__reach");
+      if (card.phone) {
+        var call = telLink(card.phone);
+        call.insertBefore(document.createTextNode("Call "), call.firstChild);
+        reach.appendChild(call);
+      }
+      if (card.email) {
+        var mail = mailLink(card.email);
+        mail.textContent = "Email";
+        mail.appendChild(hidden(" " + card.email));
+        reach.appendChild(mail);
+      }
+      article.appendChild(reach);
+    }
+    var more = el("details", "chat-card__more");
+    var summary = el("summary", "chat-card__more-summary", "More details");
+    summary.appendChild(hidden(" about " + plain(card.name)));
+    more.appendChild(summary);
     if (card.organisation) {
-      article.appendChild(el("p", "chat-card__organisation", "From " + card.organisation));
+      more.appendChild(el("p", "chat-card__organisation", "From " + card.organisation));
     }
     var list = el("dl", "chat-card__details");
     detail(list, "Who it's for", card.who_for);
@@ -192,23 +254,19 @@
     detail(list, "What to expect", card.what_to_expect);
     detail(list, "Cost", card.cost);
     detail(list, "Contact", card.contact);
-    article.appendChild(list);
-    if (card.reviewed_text) {
-      article.appendChild(el("p", "chat-card__reviewed", card.reviewed_text));
-    }
-    if (Array.isArray(card.why) && card.why.length) {
-      var why = el("div", "chat-card__why");
-      why.appendChild(el("p", "chat-card__why-heading", "Why it's on your list:"));
-      var reasons = el("ul", "chat-card__reasons");
-      card.why.forEach(function (reason) {
-        reasons.appendChild(el("li", "", reason));
-      });
-      why.appendChild(reasons);
-      article.appendChild(why);
-    }
+    more.appendChild(list);
     if (card.id) {
-      article.appendChild(feedbackBlock(card));
+      more.appendChild(helpfulBlock(card));
+      more.appendChild(problemBlock(card));
     }
+    article.appendChild(more);
+    var footer = el("p", "chat-card__reviewed");
+    if (card.is_sample) {
+      footer.appendChild(el("strong", "chat-tag chat-card__sample", "Sample data"));
+      footer.appendChild(document.createTextNode(" "));
+    }
+    footer.appendChild(document.createTextNode(card.reviewed_text || ""));
+    article.appendChild(footer);
     return article;
   }
 
@@ -271,35 +329,40 @@
       });
   }
 
-  function feedbackBlock(card) {
+  /** "Was this helpful? Yes / No" under a card (one row). */
+  function helpfulBlock(card) {
     var id = String(card.id);
     var name = plain(card.name);
-    var block = el("div", "chat-feedback");
     var given = state.feedback[id] || {};
-    var helpfulArea = el("div", "chat-feedback__helpful");
-    block.appendChild(helpfulArea);
+    var helpfulArea = el("div", "chat-feedback chat-feedback__helpful");
     if (given.helpful) {
       thanksLine(helpfulArea, given.helpful);
-    } else {
-      var question = el("p", "chat-feedback__question", "Was this helpful?");
-      helpfulArea.appendChild(question);
-      var buttons = el("div", "chat-feedback__buttons");
-      [
-        ["Yes", true, "chat-feedback-yes"],
-        ["No", false, "chat-feedback-no"],
-      ].forEach(function (choice) {
-        var button = el("button", "chat-small-button " + choice[2], choice[0]);
-        button.type = "button";
-        button.appendChild(hidden(", " + name + " was " + (choice[1] ? "" : "not ") + "helpful"));
-        button.addEventListener("click", function () {
-          sendHelpful(card, choice[1], helpfulArea, buttons);
-        });
-        buttons.appendChild(button);
-      });
-      helpfulArea.appendChild(buttons);
+      return helpfulArea;
     }
+    var buttons = el("div", "chat-feedback__buttons");
+    buttons.appendChild(el("p", "chat-feedback__question", "Was this helpful?"));
+    [
+      ["Yes", true, "chat-feedback-yes"],
+      ["No", false, "chat-feedback-no"],
+    ].forEach(function (choice) {
+      var button = el("button", "chat-small-button " + choice[2], choice[0]);
+      button.type = "button";
+      button.appendChild(hidden(", " + name + " was " + (choice[1] ? "" : "not ") + "helpful"));
+      button.addEventListener("click", function () {
+        sendHelpful(card, choice[1], helpfulArea, buttons);
+      });
+      buttons.appendChild(button);
+    });
+    helpfulArea.appendChild(buttons);
+    return helpfulArea;
+  }
+
+  /** "Report a problem with this service" and its form (inside "More details"). */
+  function problemBlock(card) {
+    var id = String(card.id);
+    var name = plain(card.name);
+    var given = state.feedback[id] || {};
     var problemArea = el("div", "chat-feedback__problem");
-    block.appendChild(problemArea);
     if (given.problem) {
       thanksLine(problemArea, given.problem);
     } else {
@@ -315,7 +378,7 @@
         report.querySelector("textarea").focus();
       });
     }
-    return block;
+    return problemArea;
   }
 
   function sendHelpful(card, helpful, area, buttons) {
@@ -459,6 +522,9 @@
       var cards = el("div", "chat-cards");
       custom.cards.forEach(function (card) {
         if (card && typeof card === "object") {
+          if (card.group_heading) {
+            cards.appendChild(el("h3", "chat-group__heading", plain(card.group_heading)));
+          }
           cards.appendChild(serviceCard(card));
         }
       });
@@ -675,6 +741,9 @@
 
   document.getElementById("chat-print").addEventListener("click", function () {
     document.body.classList.toggle("chat-printing-results", resultMessages().length > 0);
+    Array.prototype.forEach.call(log.querySelectorAll("details.chat-card__more"), function (more) {
+      more.open = true; // print every card's details
+    });
     window.print();
   });
 
@@ -730,6 +799,9 @@
         add(body, "h2", plain(message.text));
       }
       (custom.cards || []).forEach(function (card) {
+        if (card.group_heading) {
+          add(body, "h2", plain(card.group_heading));
+        }
         var article = add(body, "article");
         add(article, "h2", plain(card.name));
         if (card.is_sample) {
@@ -738,15 +810,18 @@
         if (card.organisation) {
           add(article, "p", "From " + card.organisation);
         }
+        if (card.needs_ehc_plan) {
+          add(article, "p", "Needs an EHC plan", "sample");
+        }
         var list = add(article, "dl");
+        term(list, "Why it fits", card.why_line);
+        term(list, "When", lines(card.when).join("; "));
+        term(list, "Where", lines(card.where).join("; "));
         term(list, "Who it's for", card.who_for);
         term(list, "How to get it", card.how_to_access);
         term(list, "What to expect", card.what_to_expect);
         term(list, "Cost", card.cost);
         term(list, "Contact", card.contact);
-        if (Array.isArray(card.why) && card.why.length) {
-          term(list, "Why it's on your list", card.why.join("; "));
-        }
         add(article, "p", card.reviewed_text);
       });
       (custom.signposts || []).forEach(function (signpost) {
