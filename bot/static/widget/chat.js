@@ -124,6 +124,21 @@
     }
   }
 
+  /** UK phone numbers in a reply ("0800 1111", "116 123", "01632 960903", "call 999", "NHS 111"): tap to call. */
+  var PHONE_PATTERN = /(\b0\d{2,4}(?: \d{3,6}){1,2}\b|\b0\d{9,10}\b|\b116 ?123\b|(?<=\b(?:call|Call|NHS|dial|ring|on) )(?:999|111)\b)/g;
+
+  function appendPhones(parent, text) {
+    var last = 0;
+    text.replace(PHONE_PATTERN, function (match, _group, offset) {
+      parent.appendChild(document.createTextNode(text.slice(last, offset)));
+      parent.appendChild(telLink(match));
+      last = offset + match.length;
+      return match;
+    });
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  /** Text with web addresses as links (opening in a new tab) and phone numbers as tel: links. */
   function appendLinked(parent, text) {
     var last = 0;
     text.replace(URL_PATTERN, function (match, _group, offset) {
@@ -131,7 +146,7 @@
       if (!href) {
         return match;
       }
-      parent.appendChild(document.createTextNode(text.slice(last, offset)));
+      appendPhones(parent, text.slice(last, offset));
       var link = el("a", "govuk-link chat-link", match);
       link.href = href;
       link.target = "_blank";
@@ -141,7 +156,7 @@
       last = offset + match.length;
       return match;
     });
-    parent.appendChild(document.createTextNode(text.slice(last)));
+    appendPhones(parent, text.slice(last));
   }
 
   /** Text with **bold** parts as <strong> nodes and web addresses as links; nothing else is read as markup. */
