@@ -696,31 +696,36 @@ def _contact_line(sp: SignpostEntry) -> str:
     return line
 
 
+def _people_message(intro: str, people: list[SignpostEntry], outro: str) -> dict:
+    """Words, a list of people to contact, more words; the widget shows the people as cards between them."""
+    lines = "\n".join("- " + _contact_line(sp) for sp in people)
+    return {
+        "text": f"{intro}\n{lines}\n{outro}",
+        "custom": signposts_payload([signpost_card(sp) for sp in people], f"{intro} {outro}"),
+    }
+
+
 def safeguarding_message(signposts: list[SignpostEntry]) -> dict:
     """Someone may be harming the child: 999 if in danger now; otherwise the council's front door and the NSPCC."""
-    lines = "\n".join("- " + _contact_line(sp) for sp in signposts)
-    text = (
-        "Thank you for telling me. That must be very worrying. If the child is in danger right now, call 999.\n"
-        "Otherwise, please tell people whose job is to keep children safe. They will listen and can act:\n"
-        f"{lines}\n"
-        "You don't need proof, and you can talk it through with them first."
+    return _people_message(
+        "Thank you for telling me. That must be very worrying. If the child is in danger right now, call 999. "
+        "Otherwise, please tell people whose job is to keep children safe. They will listen and can act:",
+        signposts,
+        "You don't need proof, and you can talk it through with them first.",
     )
-    return {"text": text, "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in signposts]}}
 
 
 def support_parent_message(helplines: list[SignpostEntry], advice: list[SignpostEntry]) -> dict:
     """The parent is at the end of their tether (no danger): kindness, a person to talk to, and local support."""
     people = helplines + [sp for sp in advice if sp not in helplines]
-    lines = "\n".join("- " + _contact_line(sp) for sp in people)
-    text = (
+    return _people_message(
         "I'm so sorry, that sounds exhausting, and you don't have to sort it all out on your own. "
-        "These people can talk it through with you:\n"
-        f"{lines}\n"
+        "These people can talk it through with you:",
+        people,
         "If it's about school (being sent home, left out or excluded), the SENDIAS service can advise you on your "
         "child's rights, free. If you ever feel you can't keep going, Samaritans are there any time on 116 123. "
-        "I'll keep helping you find services too."
+        "I'll keep helping you find services too.",
     )
-    return {"text": text, "custom": {"type": "signposts", "signposts": [signpost_card(sp) for sp in people]}}
 
 
 NEW_CHILD = "Of course. Let's look at your other child."
