@@ -24,8 +24,8 @@ CUE_KIND = "cue"
 DIFFICULTY_WORDS = frozenset(
     {"hard", "harder", "difficult", "difficulty", "difficulties", "struggle", "struggles", "struggling", "struggled",
      "cant", "cannot", "wont", "doesnt", "isnt", "hasnt", "not", "no", "only", "problem", "problems", "trouble",
-     "issue", "issues", "keeps", "keep", "behind", "delayed", "poor", "never", "worried", "worry", "concerned",
-     "battle", "help", "barely", "hardly", "unable", "getting", "finds", "lot", "lots", "always", "constantly"}
+     "issue", "issues", "keeps", "keep", "behind", "delayed", "poor", "never", "battle", "barely", "hardly", "unable",
+     "finds"}
 )  # fmt: skip
 """Words that show a clause is about a difficulty, so a cue word in it can point to a need."""
 
