@@ -70,6 +70,11 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        if os.environ.get("LOCAL_OFFER_TRUST_FORWARDED_FOR"):
+            raise ValueError(
+                "LOCAL_OFFER_TRUST_FORWARDED_FOR is replaced by LOCAL_OFFER_TRUSTED_PROXIES: "
+                "set it to your reverse proxy's address (see the README's security settings)."
+            )
         token = os.environ.get("RASA_AUTH_TOKEN")
         token_file = VAR / "rasa_api_token"
         if not token and token_file.exists():

@@ -86,11 +86,16 @@ def test_the_action_server_will_not_start_without_its_secret():
     assert done.returncode != 0 and "LOCAL_OFFER_ACTION_SECRET" in done.stderr
 
 
-def test_endpoints_send_the_action_secret_from_the_environment():
-    import yaml
+def test_endpoints_send_the_action_secret_from_the_environment(monkeypatch):
+    """Read as Rasa reads endpoints.yml (it expands ${...} only in unquoted values)."""
+    from rasa.utils.endpoints import read_endpoint_config
 
-    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
-    assert endpoints["action_endpoint"]["headers"] == {"X-Action-Secret": "${LOCAL_OFFER_ACTION_SECRET}"}
+    monkeypatch.setenv("LOCAL_OFFER_ACTION_SECRET", "from-the-environment")
+    endpoint = read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "action_endpoint")
+    assert endpoint.headers == {"X-Action-Secret": "from-the-environment"}
+    monkeypatch.delenv("LOCAL_OFFER_ACTION_SECRET")
+    with pytest.raises(Exception, match="LOCAL_OFFER_ACTION_SECRET"):  # Rasa will not start without it
+        read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "action_endpoint")
 
 
 # --- 3. Sign-in: throttling, sessions, cookies, HTTPS and the proxy ------------------------------
@@ -465,3 +470,18 @@ def test_the_actions_and_the_rasa_channel_give_the_same_helpline(web_kb, monkeyp
         if channels._helpline is not None:
             channels._helpline.engine.dispose()
     assert from_actions == from_channel and "0300 555 0177" in from_actions
+
+
+def test_settings_read_the_proxy_and_https_settings_and_refuse_the_old_one(monkeypatch):
+    from bot.config import Settings
+
+    monkeypatch.setenv("LOCAL_OFFER_SECRET_KEY", "k")
+    monkeypatch.setenv("LOCAL_OFFER_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.10")
+    monkeypatch.setenv("LOCAL_OFFER_BEHIND_HTTPS", "1")
+    monkeypatch.setenv("LOCAL_OFFER_SESSION_IDLE_MINUTES", "15")
+    settings = Settings.from_env()
+    assert settings.behind_https and settings.session_idle_minutes == 15
+    assert settings.trusted_proxies == parse_networks("10.0.0.0/8, 192.0.2.10/32")
+    monkeypatch.setenv("LOCAL_OFFER_TRUST_FORWARDED_FOR", "1")
+    with pytest.raises(ValueError, match="LOCAL_OFFER_TRUSTED_PROXIES"):
+        Settings.from_env()
