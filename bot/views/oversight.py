@@ -290,16 +290,21 @@ async def account_create(request: web.Request) -> web.Response:
     data = await request.post()
     form = {"username": _text(data, "username"), "display_name": _text(data, "display_name"), "role": _text(data, "role")}
     password, confirm = _text(data, "password"), _text(data, "confirm")
-    try:
+    actor = request["account"].username
+
+    def create() -> int:  # hashes the password: off the event loop
         with request.app["kb"].sessions.begin() as session:
             account = create_account(session, form["username"], password, form["role"], form["display_name"])
             if password != confirm:
                 raise AccountError("confirm", "The two passwords do not match")
             record_change(
-                session, request["account"].username, "account", str(account.id), "create", None, account_record(account),
+                session, actor, "account", str(account.id), "create", None, account_record(account),
                 f"Account {account.username} created ({ROLES[account.role]})",
             )  # fmt: skip
-            account_id = account.id
+            return account.id
+
+    try:
+        account_id = await asyncio.get_running_loop().run_in_executor(None, create)
     except AccountError as error:
         return _new_account_page(request, form, {error.field: str(error)}, status=400)
     return redirect(f"/admin/accounts/{account_id}?done=created")
@@ -361,8 +366,10 @@ async def account_change(request: web.Request) -> web.Response:
                 if active_text not in ("yes", "no"):
                     raise AccountError("active", "Choose whether the account can sign in")
                 change_account(session, account_id, version, actor, form["display_name"], form["role"], form["active"])
-            elif action == "password":
-                reset_password(session, account_id, version, actor, _text(data, "password"), _text(data, "confirm"))
+            elif action == "password":  # hashes the password: off the event loop
+                await asyncio.get_running_loop().run_in_executor(
+                    None, reset_password, session, account_id, version, actor, _text(data, "password"), _text(data, "confirm")
+                )
             else:
                 raise web.HTTPBadRequest(text="Choose what to change.")
     except LookupError:
