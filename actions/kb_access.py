@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from knowledge.helpline import OutageHelpline, outage_reply
 from knowledge.kb import KnowledgeBase
-from knowledge.seed import seed_helpline
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE_ERRORS = (SQLAlchemyError, OSError)
@@ -19,6 +18,7 @@ class KnowledgeBaseUnavailable(RuntimeError):
 
 
 _kb: KnowledgeBase | None = None
+_helpline: OutageHelpline | None = None
 
 
 def knowledge_base() -> KnowledgeBase:
@@ -31,8 +31,8 @@ def knowledge_base() -> KnowledgeBase:
 
 def use_knowledge_base(kb: KnowledgeBase | None) -> None:
     """Point the actions at another knowledge base (tests; None goes back to the default)."""
-    global _kb
-    _kb = kb
+    global _kb, _helpline
+    _kb, _helpline = kb, None
 
 
 def catalogue():
@@ -43,17 +43,9 @@ def catalogue():
         raise KnowledgeBaseUnavailable from error
 
 
-@lru_cache(maxsize=1)
-def fallback_helpline() -> dict:
-    return seed_helpline()
-
-
 def unavailable_message() -> dict:
-    helpline = fallback_helpline()
-    return {
-        "text": (
-            "I'm sorry, I can't look up services right now. Please try again in a few minutes, or call the "
-            f"{helpline['name']} on {helpline['phone']} ({helpline['opening_hours']}). "
-            "If a child is in danger, call 999."
-        )
-    }
+    """The kind reply with the helpline (from the knowledge base while it answers; see knowledge/helpline.py)."""
+    global _helpline
+    if _helpline is None:
+        _helpline = OutageHelpline(knowledge_base().engine)
+    return {"text": outage_reply(_helpline.contact())}

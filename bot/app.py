@@ -9,11 +9,14 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import Settings
+from bot.limits import ConversationStarts
 from bot.middlewares import browser_session, error_pages, security_headers
 from bot.render import make_environment
 from bot.security import RateLimiter
+from bot.throttle import SignInThrottle
 from bot.views import admin, admin_data, console, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
+from knowledge.helpline import OutageHelpline
 from knowledge.kb import KnowledgeBase
 from knowledge.schema import migrate
 
@@ -44,7 +47,14 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         migrate(kb.engine)
     app["kb"] = kb
     app["jinja"] = make_environment()
-    app["widget_limiter"] = RateLimiter(settings.widget_burst, settings.widget_per_minute)
+    app["helpline"] = OutageHelpline(kb.engine)
+    # Rate limits: each keyed by a string and asked `allow(key)` (bot/security.py's RateLimiter).
+    app["widget_limiter"] = RateLimiter(settings.widget_burst, settings.widget_per_minute)  # per client address
+    app["new_conversation_limiter"] = RateLimiter(settings.new_conversations_per_hour, settings.new_conversations_per_hour / 60)
+    app["conversation_limiter"] = RateLimiter(settings.messages_per_conversation_per_minute,
+                                              settings.messages_per_conversation_per_minute)  # fmt: skip
+    app["conversation_starts"] = ConversationStarts()
+    app["sign_in_throttle"] = SignInThrottle(settings.sign_in_free_failures, settings.sign_in_free_failures_per_address)
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)
     for module in (public, widget, console, admin, admin_data, oversight):

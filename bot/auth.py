@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import delete, select, update
@@ -23,6 +24,7 @@ PERMISSIONS = {
     "accounts": {"administrator"},
 }
 SESSION_COOKIE = "lo_session"
+"""The session cookie's name over plain HTTP (development); over HTTPS it is `__Host-lo_session`."""
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
 
 
@@ -95,12 +97,27 @@ def authenticate(session, username: str, password: str) -> m.Account | None:
     return account
 
 
-def start_session(session, account: m.Account, hours: int) -> str:
-    """A new session for `account`; returns the cookie value (only its hash is stored)."""
+def session_cookie_name(secure: bool) -> str:
+    """`__Host-` makes browsers refuse the cookie unless it is Secure, for the whole site and from this host only."""
+    return "__Host-" + SESSION_COOKIE if secure else SESSION_COOKIE
+
+
+def _expiry(created_at, now, hours: int, idle_minutes: int):
+    """A session lasts `idle_minutes` from its last request, and never beyond `hours` from sign-in."""
+    return min(now + timedelta(minutes=idle_minutes), created_at + timedelta(hours=hours))
+
+
+def start_session(session, account: m.Account, hours: int, idle_minutes: int, replacing: str | None = None) -> str:
+    """A new session for `account`; returns the cookie value (only its hash is stored).
+
+    `replacing` is the session cookie the browser already had: that session ends, whoever it was for.
+    """
     token = new_token()
     now = m.utcnow()
+    end_session(session, replacing)
     session.execute(delete(m.WebSession).where(m.WebSession.expires_at < now))
-    session.add(m.WebSession(id=sha256(token), account_id=account.id, created_at=now, expires_at=now + timedelta(hours=hours)))
+    expires_at = _expiry(now, now, hours, idle_minutes)
+    session.add(m.WebSession(id=sha256(token), account_id=account.id, created_at=now, expires_at=expires_at))
     # A plain UPDATE: signing in is not an edit, so it must not move the version an administrator's form holds.
     session.execute(update(m.Account).where(m.Account.id == account.id).values(last_sign_in_at=now))
     return token
@@ -115,17 +132,26 @@ def end_all_sessions(session, account_id: int) -> None:
     session.execute(delete(m.WebSession).where(m.WebSession.account_id == account_id))
 
 
-def signed_in(session, token: str | None) -> SignedIn | None:
+def signed_in(session, token: str | None, hours: int, idle_minutes: int) -> SignedIn | None:
+    """Who this session cookie is for (None if nobody, or the session ended); moves its idle expiry on.
+
+    The expiry is written at most once a minute per session, not on every request.
+    """
     if not token:
         return None
+    now = m.utcnow()
     row = session.execute(
-        select(m.Account)
+        select(m.Account, m.WebSession)
         .join(m.WebSession, m.WebSession.account_id == m.Account.id)
-        .where(m.WebSession.id == sha256(token), m.WebSession.expires_at > m.utcnow(), m.Account.active.is_(True))
-    ).scalar_one_or_none()
+        .where(m.WebSession.id == sha256(token), m.WebSession.expires_at > now, m.Account.active.is_(True))
+    ).first()
     if row is None:
         return None
-    return SignedIn.of(row)
+    account, web_session = row
+    expires_at = _expiry(web_session.created_at, now, hours, idle_minutes)
+    if expires_at - web_session.expires_at > timedelta(minutes=1):
+        session.execute(update(m.WebSession).where(m.WebSession.id == web_session.id).values(expires_at=expires_at))
+    return SignedIn.of(account)
 
 
 def requires(permission: str):
@@ -136,7 +162,7 @@ def requires(permission: str):
         async def wrapped(request: web.Request):
             account: SignedIn | None = request.get("account")
             if account is None:
-                raise web.HTTPSeeOther(f"/sign-in?next={request.rel_url.path}")
+                raise web.HTTPSeeOther("/sign-in?" + urlencode({"next": request.rel_url.path}))
             if not account.may(permission):
                 raise web.HTTPForbidden(text="You do not have access to this page.")
             return await handler(request)

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.proxy import parse_networks
 from knowledge.db import PROJECT_ROOT
 
 VAR = PROJECT_ROOT / "var"
@@ -29,6 +30,11 @@ def _flag(name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _number(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
 @dataclass
 class Settings:
     database_url: str | None = None
@@ -43,14 +49,32 @@ class Settings:
     widget_burst: int = 20
     """Messages a browser may send at once before the widget's rate limit applies."""
     widget_per_minute: int = 30
-    trust_forwarded_for: bool = False
-    """Read the client address from X-Forwarded-For (only behind a reverse proxy you run)."""
+    trusted_proxies: tuple = ()
+    """Addresses or networks of the reverse proxy in front of the app (LOCAL_OFFER_TRUSTED_PROXIES):
+    only requests from them have their X-Forwarded-For / Forwarded / X-Forwarded-Proto read (see bot/proxy.py)."""
+    behind_https: bool = False
+    """The public site is HTTPS (LOCAL_OFFER_BEHIND_HTTPS): send HSTS and expect https:// Origins."""
+    hsts_seconds: int = 365 * 24 * 3600
+    session_idle_minutes: int = 30
+    """A staff session ends after this long without a request (and in any case after session_hours)."""
+    sign_in_free_failures: int = 5
+    """Wrong passwords for one account before each further try must wait (1 s, 2 s, 4 s, ... up to 15 minutes)."""
+    sign_in_free_failures_per_address: int = 20
+    """The same, for all accounts tried from one client address (an office may share one address)."""
+    new_conversations_per_hour: int = 20
+    """New chats one client address may start in an hour (keeps one sender from flooding the call-back queue)."""
+    messages_per_conversation_per_minute: int = 20
     widget_frame_ancestors: str = "*"
     """Which sites may embed the widget (CSP frame-ancestors); '*' for any council page."""
     rasa_timeout_seconds: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
+        if os.environ.get("LOCAL_OFFER_TRUST_FORWARDED_FOR"):
+            raise ValueError(
+                "LOCAL_OFFER_TRUST_FORWARDED_FOR is replaced by LOCAL_OFFER_TRUSTED_PROXIES: "
+                "set it to your reverse proxy's address (see the README's security settings)."
+            )
         token = os.environ.get("RASA_AUTH_TOKEN")
         token_file = VAR / "rasa_api_token"
         if not token and token_file.exists():
@@ -62,6 +86,8 @@ class Settings:
             rasa_token=token,
             secret_key=os.environ.get("LOCAL_OFFER_SECRET_KEY") or _read_or_create_secret(VAR / "web_secret"),
             cookie_secure=_flag("LOCAL_OFFER_COOKIE_SECURE", True),
-            trust_forwarded_for=_flag("LOCAL_OFFER_TRUST_FORWARDED_FOR", False),
+            trusted_proxies=parse_networks(os.environ.get("LOCAL_OFFER_TRUSTED_PROXIES", "")),
+            behind_https=_flag("LOCAL_OFFER_BEHIND_HTTPS", False),
+            session_idle_minutes=_number("LOCAL_OFFER_SESSION_IDLE_MINUTES", 30),
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
         )

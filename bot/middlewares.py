@@ -7,13 +7,14 @@ import logging
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from bot.auth import SESSION_COOKIE, signed_in
+from bot.auth import session_cookie_name, signed_in
 from bot.render import render
 from bot.security import csrf_token, csrf_valid, new_token
 from knowledge.audit import NotFound
 
 logger = logging.getLogger(__name__)
 CSRF_COOKIE = "lo_csrf"
+"""Over HTTPS it is `__Host-lo_csrf` (see csrf_cookie_name)."""
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSP = (
@@ -24,6 +25,10 @@ CSP = (
 
 def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
+
+
+def csrf_cookie_name(secure: bool) -> str:
+    return "__Host-" + CSRF_COOKIE if secure else CSRF_COOKIE
 
 
 @web.middleware
@@ -37,6 +42,9 @@ async def security_headers(request: web.Request, handler):
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if ancestors == "'none'":
         response.headers.setdefault("X-Frame-Options", "DENY")
+    settings = request.app["settings"]
+    if settings.behind_https:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={settings.hsts_seconds}")
     if request.get("account") is not None or request.path.startswith(("/console", "/admin", "/sign-in")):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -91,11 +99,11 @@ async def browser_session(request: web.Request, handler):
     other sites' pages, where cookies can't be relied on.
     """
     settings = request.app["settings"]
-    token = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(session_cookie_name(settings.cookie_secure))
     if token:
-        with request.app["kb"].sessions() as session:
-            request["account"] = signed_in(session, token)
-    browser = request.cookies.get(CSRF_COOKIE)
+        with request.app["kb"].sessions.begin() as session:
+            request["account"] = signed_in(session, token, settings.session_hours, settings.session_idle_minutes)
+    browser = request.cookies.get(csrf_cookie_name(settings.cookie_secure))
     new_browser = browser is None
     if new_browser:
         browser = new_token()
@@ -110,12 +118,18 @@ async def browser_session(request: web.Request, handler):
             )
     response = await handler(request)
     if new_browser and not is_api(request):
-        response.set_cookie(CSRF_COOKIE, browser, httponly=True, samesite="Strict", secure=settings.cookie_secure, path="/")
+        name = csrf_cookie_name(settings.cookie_secure)
+        response.set_cookie(name, browser, httponly=True, samesite="Strict", secure=settings.cookie_secure, path="/")
     return response
+
+
+def printable(text: str) -> str:
+    """Control characters (new lines and the like) written as escapes, so a URL cannot forge a log line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class PrivateAccessLogger(AbstractAccessLogger):
     """Method, path, status and time only: no client address, no query string, no message text."""
 
     def log(self, request, response, time):
-        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
+        self.logger.info("%s %s %s %.1fms", printable(request.method), printable(request.path), response.status, time * 1000)

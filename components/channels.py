@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import lru_cache
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -18,21 +17,22 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from knowledge.seed import seed_helpline
+from knowledge.db import database_url, make_engine
+from knowledge.helpline import OutageHelpline, outage_reply
 
 logger = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
+_helpline: OutageHelpline | None = None
+
+
 def no_reply_message() -> dict:
-    """Read from the seed file, so it works when the database and the action server are both down."""
-    helpline = seed_helpline()
-    text = (
-        "I'm sorry, something went wrong on my side and I can't answer properly just now. Please try again in a "
-        f"few minutes, or call the {helpline['name']} on {helpline['phone']} ({helpline['opening_hours']}). "
-        "If a child is in danger, call 999."
-    )
-    return {"recipient_id": "", "text": text}
+    """The kind reply with the helpline: from the knowledge base ($LOCAL_OFFER_DATABASE_URL) while it answers,
+    else the last one read, else the seed file (see knowledge/helpline.py)."""
+    global _helpline
+    if _helpline is None:
+        _helpline = OutageHelpline(make_engine(database_url()))
+    return {"recipient_id": "", "text": outage_reply(_helpline.contact())}
 
 
 class CaringRestInput(RestInput):

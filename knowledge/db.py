@@ -32,9 +32,31 @@ def tracker_store_url(url: str | None = None) -> str:
     """
     url = url or os.environ.get(TRACKER_URL_VARIABLE)
     if url:
-        return url.replace("postgres://", "postgresql://", 1)
-    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-    return f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
+        url = url.replace("postgres://", "postgresql://", 1)
+    else:
+        (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+        url = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
+    private_sqlite_file(url)
+    return url
+
+
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600), or make an existing one so.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they stay private too.
+    """
+    if not url.startswith("sqlite:///"):
+        return
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+    if os.stat(path).st_mode & 0o077:
+        try:
+            os.chmod(path, 0o600)
+        except PermissionError:  # someone else's file: leave it as its owner set it
+            pass
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -51,7 +73,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(url)
             # Keep connections open (SQLAlchemy 1.4 would reopen the file for every query).
             kwargs.setdefault("poolclass", QueuePool)
             kwargs.setdefault("connect_args", {"check_same_thread": False})

@@ -143,7 +143,7 @@ def _read_csv(text: str) -> Dataset:
         dataset.problems.append(Problem(1, ", ".join(unknown), "unknown column(s); expected: " + ", ".join(CSV_COLUMNS)))
     organizations: dict[str, tuple[int, dict]] = {}
     for line, raw_row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw_row.items() if k is not None}
+        row = {(k or "").strip(): read_spreadsheet_cell((v or "").strip()) for k, v in raw_row.items() if k is not None}
         if None in raw_row:
             dataset.problems.append(Problem(line, "row", "more values than columns (a comma inside text needs quotes)"))
         raw = {k: row.get(k) for k in CSV_SERVICE_COLUMNS if k in row}
@@ -254,8 +254,23 @@ def write_csv(organizations: dict[str, dict], records: list[dict]) -> str:
             for name in names:
                 values = [_cell(item.get(name)) for item in record[key]]
                 row[f"{CSV_PREFIX[key]}_{name}"] = SEPARATOR.join(values) if any(values) else ""
-        writer.writerow(row)
+        writer.writerow({column: spreadsheet_safe(value) for column, value in row.items()})
     return out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell that spreadsheets show as text: one starting like a formula gets a leading apostrophe.
+
+    Every CSV export uses this; reading a CSV back (read_spreadsheet_cell) takes the apostrophe off again.
+    """
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def read_spreadsheet_cell(text: str) -> str:
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS and text[1:2] else text
 
 
 def _cell(value) -> str:

@@ -1,14 +1,16 @@
 """Start the assistant's two servers as `scripts/run` does, for tests and benchmarks.
 
 A `LocalStack` seeds its own SQLite knowledge base and tracker store in a work folder,
-starts the action server and a Rasa server (REST channel; HTTP API when given a token)
-on free ports bound to 127.0.0.1, and stops them on `close()`.
+starts the action server (answering only with this stack's shared secret) and a Rasa server
+(REST channel; HTTP API when given a token) on free ports bound to 127.0.0.1, and stops them
+on `close()`. Secrets go to the servers in their environment, never on a command line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -64,6 +66,7 @@ class LocalStack:
             raise FileNotFoundError(f"No trained model at {model}: run scripts/train first.")
         self.work = work
         self.api_token = api_token
+        self.action_secret = secrets.token_urlsafe(24)
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -71,8 +74,12 @@ class LocalStack:
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "LOCAL_OFFER_DATABASE_URL": f"sqlite:///{work / 'kb.db'}",
             "RASA_TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}",
+            "LOCAL_OFFER_ACTION_SECRET": self.action_secret,
         }
-        self.env.pop("RASA_LOCK_STORE_URL", None)
+        for name in ("RASA_LOCK_STORE_URL", "RASA_AUTH_TOKEN", "RASA_AUTH_TOKEN_FILE", "LOCAL_OFFER_ACTION_SECRET_FILE"):
+            self.env.pop(name, None)
+        if api_token:
+            self.env["RASA_AUTH_TOKEN"] = api_token
         subprocess.run([sys.executable, "-m", "knowledge", "seed"], env=self.env, cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
         self.actions_port, self.rasa_port = free_port(), free_port()
@@ -80,10 +87,11 @@ class LocalStack:
         endpoints.write_text((ROOT / "endpoints.yml").read_text().replace("5055", str(self.actions_port)))
         self.actions: subprocess.Popen | None = None
         self.start_actions()
-        command = [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
-                   "--credentials", str(ROOT / "credentials.yml"), "-i", "127.0.0.1", "-p", str(self.rasa_port)]  # fmt: skip
+        command = [sys.executable, str(ROOT / "scripts" / "rasa_server.py"), "--model", str(model),
+                   "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
+                   "-i", "127.0.0.1", "-p", str(self.rasa_port)]  # fmt: skip
         if api_token:
-            command += ["--enable-api", "--auth-token", api_token]
+            command += ["--enable-api"]  # the token is in the environment (RASA_AUTH_TOKEN), never on the command line
         self.rasa = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=open(work / "rasa.log", "wb"),
                                      stderr=subprocess.STDOUT)  # fmt: skip
         wait_until_ready(self.url, self.rasa)
@@ -108,7 +116,7 @@ class LocalStack:
 
     def start_actions(self) -> None:
         self.actions = subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            [sys.executable, str(ROOT / "scripts" / "action_server.py"), "--port", str(self.actions_port)],
             env=self.env, cwd=ROOT, stdout=open(self.work / "actions.log", "ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_until_ready(f"http://127.0.0.1:{self.actions_port}/health", self.actions)

@@ -160,3 +160,21 @@ def assistant_stack(tmp_path_factory):
     stack = LocalStack(tmp_path_factory.mktemp("assistant"), model, api_token="stack-token-" + uuid.uuid4().hex[:8])
     yield stack
     stack.close()
+
+
+# --- Markers for ./scripts/test --fast ------------------------------------------------------------
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "redis: talks to the real Redis server")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests that need the PostgreSQL or Redis server (their names or parameters say so), so that
+    `./scripts/test --fast` can leave them out: `-m "not postgres and not redis"`."""
+    for item in items:
+        words = item.nodeid.lower()
+        if "postgres" in words or "pg_schema" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+        if "redis" in words:
+            item.add_marker(pytest.mark.redis)

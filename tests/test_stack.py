@@ -6,9 +6,12 @@ Needs the trained model (models/local-offer.tar.gz), which `scripts/test` trains
 
 from __future__ import annotations
 
+import json
+import stat
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +117,39 @@ def test_action_server_down_gives_a_kind_reply_with_the_helpline(stack):
     finally:
         stack.start_actions()
     assert "01632 960903" in reply and "sorry" in reply.lower()
+
+
+# --- Secrets and private files (issue 11, item 2) ----------------------------------------------------
+
+
+def test_no_secret_is_on_any_servers_command_line(stack):
+    """`ps` shows every user each process's command line: the token and the action secret are never on it."""
+    for name, process in stack.processes().items():
+        command_line = (Path("/proc") / str(process.pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        assert "scripts/" in command_line, name  # the launchers, not `rasa run --auth-token` or `python -m rasa_sdk`
+        assert stack.api_token not in command_line and stack.action_secret not in command_line, name
+
+
+def test_the_action_server_answers_only_with_the_shared_secret(stack):
+    url = f"http://127.0.0.1:{stack.actions_port}"
+    call = json.dumps({"next_action": "action_search_services", "sender_id": "intruder", "version": "3.6.21",
+                       "tracker": {"sender_id": "intruder", "slots": {"age_years": 7, "needs": ["autism"]},
+                                   "latest_message": {}, "events": []}, "domain": {}}).encode()  # fmt: skip
+    for headers in ({}, {"X-Action-Secret": "guessed"}, {"X-Action-Secret": stack.action_secret + "x"}):
+        request = urllib.request.Request(url + "/webhook", call, {"Content-Type": "application/json", **headers})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url + "/actions", timeout=30)
+    assert refused.value.code == 401
+    with urllib.request.urlopen(url + "/health", timeout=30) as health:  # readiness checks need no secret
+        assert health.status == 200
+    # Rasa sends the secret (endpoints.yml): the conversation tests above get their answers from these actions.
+
+
+def test_the_stacks_databases_are_private(stack):
+    for name in ("kb.db", "tracker.db"):
+        path = stack.work / name
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name

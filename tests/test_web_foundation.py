@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.auth import SESSION_COOKIE
@@ -66,14 +68,25 @@ async def test_sign_in_with_a_wrong_password_says_so_and_sets_no_session(web):
 
 
 @pytest.mark.parametrize("role, home", [("staff", "/console"), ("editor", "/admin"), ("administrator", "/console")])
-async def test_sign_in_goes_to_the_roles_home_with_a_secure_cookie(web, role, home):
+async def test_sign_in_goes_to_the_roles_home_with_a_secure_host_only_cookie(web, role, home):
     web.make_account("someone", role)
-    await web.csrf()  # the CSRF cookie is set over plain http first (the test client keeps Secure cookies to https)
     web.app["settings"].cookie_secure = True
-    response = await web.submit("/sign-in", {"username": "Someone ", "password": PASSWORD})
+    response = await secure_sign_in(web, "Someone ")
     assert response.status == 303 and response.headers["Location"] == home
-    cookie = response.cookies[SESSION_COOKIE]
-    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Lax"
+    cookie = response.cookies["__Host-lo_session"]
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    set_cookie = next(h for h in response.headers.getall("Set-Cookie") if h.startswith("__Host-lo_session="))
+    assert "domain=" not in set_cookie.lower()  # __Host-: browsers take it only Secure, for the whole site, from this host
+
+
+async def secure_sign_in(web, username: str, cookies: str = ""):
+    """Sign in as a browser does over HTTPS (the test client keeps Secure cookies to https, so they go by hand)."""
+    page = await web.get("/sign-in", headers={"Cookie": cookies} if cookies else None)
+    csrf_cookie = page.cookies.get("__Host-lo_csrf")
+    jar = "; ".join(filter(None, [cookies, csrf_cookie and f"__Host-lo_csrf={csrf_cookie.value}"]))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    form = {"csrf_token": token, "username": username, "password": PASSWORD}
+    return await web.post("/sign-in", data=form, headers={"Cookie": jar}, allow_redirects=False)
 
 
 async def test_sign_in_never_redirects_to_another_site(web):
@@ -90,7 +103,7 @@ async def test_sign_out_ends_the_session_on_the_server(web):
     from bot.auth import signed_in
 
     with web.kb.sessions() as session:
-        assert signed_in(session, token) is None
+        assert signed_in(session, token, hours=8, idle_minutes=30) is None
 
 
 async def test_a_message_with_html_is_shown_as_text(web):

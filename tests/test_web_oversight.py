@@ -52,7 +52,7 @@ def sessions_of(kb, account_id) -> int:
 def another_browser_signed_in(kb, username) -> None:
     """A sign-in from elsewhere (another browser's server-side session)."""
     with kb.sessions.begin() as session:
-        start_session(session, authenticate(session, username, PASSWORD), hours=8)
+        start_session(session, authenticate(session, username, PASSWORD), hours=8, idle_minutes=30)
 
 
 def audit_entries(kb, entity_type, entity_id) -> list[m.AuditEntry]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.proxy import parse_networks
 from bot.security import RateLimiter, widget_token, widget_token_valid
 from conversation.messages import out_of_area_messages, results_messages
 from knowledge import models as m
@@ -224,13 +225,15 @@ async def test_chat_is_rate_limited_per_client_address(web):
     # X-Forwarded-For is not believed unless the app is told it is behind a proxy
     response = await chat(web, "hello", token=token, headers={"X-Forwarded-For": "203.0.113.9"})
     assert response.status == 429
-    web.app["settings"].trust_forwarded_for = True
+    # Behind a trusted proxy (the test client connects from 127.0.0.1; 10.0.0.0/8 is an inner proxy), the client is
+    # the rightmost hop that is not a trusted proxy: what the client wrote to the left of it is not believed.
+    web.app["settings"].trusted_proxies = parse_networks("127.0.0.1, 10.0.0.0/8")
     for address in ("203.0.113.9", "203.0.113.10"):
         response = await chat(web, "hello", token=token, headers={"X-Forwarded-For": f"{address}, 10.0.0.1"})
         assert response.status == 200, address
-    spoof_second = [(await chat(web, "hi", token=token, headers={"X-Forwarded-For": f"203.0.113.9, 10.0.0.{i}"})).status
-                    for i in range(3)]  # fmt: skip
-    assert spoof_second == [200, 200, 429]  # only the first address counts
+    forged = [(await chat(web, "hi", token=token, headers={"X-Forwarded-For": f"198.51.100.{i}, 203.0.113.9, 10.0.0.1"})).status
+              for i in range(3)]  # fmt: skip
+    assert forged == [200, 200, 429]  # the forged first addresses did not give new buckets
 
 
 # --- /api/chat when the assistant can't answer -------------------------------------------------------

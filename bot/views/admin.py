@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.auth import requires
+from bot.inputs import page_number, record_id
 from bot.render import redirect, render
 from knowledge import editing
 from knowledge import models as m
@@ -151,7 +152,7 @@ SERVICE_FILTERS = ("q", "status", "tier", "need", "district", "organisation")
 @requires("edit")
 async def services_list(request: web.Request) -> web.Response:
     filters = _query(request, SERVICE_FILTERS)
-    page_no = editing.page_number(request.query.get("page"))
+    page_no = page_number(request.query.get("page"))
     with request.app["kb"].sessions() as session:
         page = editing.search_services(session, page=page_no, **filters)
         organisations = _organisation_options(session)
@@ -476,7 +477,7 @@ def _type_label(entity_type: str) -> str:
 @requires("edit")
 async def audit_list(request: web.Request) -> web.Response:
     filters = _query(request, AUDIT_FILTERS)
-    page_no = editing.page_number(request.query.get("page"))
+    page_no = page_number(request.query.get("page"))
     with request.app["kb"].sessions() as session:
         page = editing.audit_entries(
             session, entity_type=filters["type"], entity_id=filters["id"], actor=filters["who"], page=page_no
@@ -498,10 +499,7 @@ async def audit_list(request: web.Request) -> web.Response:
 @routes.get("/admin/audit/{entry_id}")
 @requires("edit")
 async def audit_detail(request: web.Request) -> web.Response:
-    try:
-        entry_id = int(request.match_info["entry_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="There is no audit entry with that number.") from None
+    entry_id = record_id(request.match_info["entry_id"], "There is no audit entry with that number.")
     with request.app["kb"].sessions() as session:
         entry = session.get(m.AuditEntry, entry_id)
         if entry is None:

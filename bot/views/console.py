@@ -15,13 +15,15 @@ from sqlalchemy import select
 from bot import triage
 from bot.auth import requires
 from bot.conversations import LOCAL_TIME, ConversationStore, Summary, age_in_words, bold_segments, local_from_utc
+from bot.inputs import page_number
 from bot.render import redirect, render
 from knowledge import models as m
 from knowledge.audit import record_change
 from knowledge.db import tracker_store_url
 
 routes = web.RouteTableDef()
-QUEUE_LIMIT = 500
+EVERY_ROW = 2**31 - 1
+"""The queue shows every call-back, however many: waiting ones oldest first, so none is pushed out of view."""
 MAX_NOTE = 500
 STORE = "console_conversations"
 
@@ -83,13 +85,6 @@ def _date(value: str, label: str, errors: dict, field: str) -> date | None:
         return None
 
 
-def _page_number(value: str) -> int:
-    try:
-        return max(1, int(value or 1))
-    except ValueError:
-        raise web.HTTPBadRequest(text="The page number must be a whole number.") from None
-
-
 @routes.get("/console")
 @requires("console")
 async def conversations(request: web.Request) -> web.Response:
@@ -100,7 +95,7 @@ async def conversations(request: web.Request) -> web.Response:
     until = _date(filters["to"], "to", errors, "to")
     if since and until and since > until:
         errors["to"] = "The 'to' date must be the same as or after the 'from' date"
-    number = _page_number(query.get("page", ""))
+    number = page_number(query.get("page"))
     asked_only = filters["asked"] == "1"
     if errors:
         page, status = None, 400
@@ -166,7 +161,7 @@ async def conversation(request: web.Request) -> web.Response:
 @routes.get("/console/queue")
 @requires("console")
 async def queue(request: web.Request) -> web.Response:
-    asked = _store(request).asked_for_person(QUEUE_LIMIT)
+    asked = _store(request).recent(asked_only=True, size=EVERY_ROW).conversations
     handoffs = _handoffs(request, [c.sender_id for c in asked])
     labels = _labels(request)
     waiting, done = [], []

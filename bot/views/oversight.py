@@ -6,6 +6,7 @@ SEND Regulations 2014 regulation 56); /account/password (anyone signed in).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from urllib.parse import urlencode
@@ -14,15 +15,18 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from bot.accounts import account_record, change_account, other_active_administrators, reset_password
-from bot.auth import ROLES, SESSION_COOKIE, AccountError, SignedIn, create_account, requires
+from bot.auth import ROLES, AccountError, SignedIn, create_account, requires, session_cookie_name
+from bot.inputs import record_id
 from bot.render import redirect, render
 from bot.security import hash_password, password_problem, sha256, verify_password
 from knowledge import feedback as fb
 from knowledge import gaps
 from knowledge import models as m
 from knowledge.audit import EditConflict, record_change
+from knowledge.formats import spreadsheet_safe
 
 routes = web.RouteTableDef()
+NO_SUCH_RECORD = "There is no record with that number."
 
 
 def _version(form) -> int:
@@ -104,7 +108,7 @@ def _load_feedback(session, feedback_id: int) -> tuple[dict, str | None]:
 @requires("edit")
 async def feedback_detail(request: web.Request) -> web.Response:
     with request.app["kb"].sessions() as session:
-        item, name = _load_feedback(session, int(request.match_info["id"]))
+        item, name = _load_feedback(session, record_id(request.match_info["id"], NO_SUCH_RECORD))
     form = {k: item[k] or "" for k in ("status", "public_summary", "response")}
     form.update(published=item["published"], version=item["version"])
     return _feedback_page(request, item, name, form, {})
@@ -113,7 +117,7 @@ async def feedback_detail(request: web.Request) -> web.Response:
 @routes.post(r"/admin/feedback/{id:\d+}")
 @requires("edit")
 async def feedback_respond(request: web.Request) -> web.Response:
-    feedback_id = int(request.match_info["id"])
+    feedback_id = record_id(request.match_info["id"], NO_SUCH_RECORD)
     data = await request.post()
     version = _version(data)
     form = {
@@ -236,11 +240,6 @@ async def gap_report(request: web.Request) -> web.Response:
     )
 
 
-def _csv_cell(value: str) -> str:
-    """Spreadsheets run cells that start like a formula: make them plain text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @routes.get("/admin/gaps.csv")
 @requires("edit")
 async def gap_csv(request: web.Request) -> web.Response:
@@ -252,7 +251,7 @@ async def gap_csv(request: web.Request) -> web.Response:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(gaps.CSV_HEADER)
     for row in gaps.csv_rows(report):
-        writer.writerow([_csv_cell(cell) for cell in row])
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     name = "unmet-searches" + "".join(f"-{k}-{v}" for k, v in (("from", period[0]), ("to", period[1])) if v) + ".csv"
     return web.Response(
         body=out.getvalue().encode("utf-8-sig"),
@@ -291,16 +290,21 @@ async def account_create(request: web.Request) -> web.Response:
     data = await request.post()
     form = {"username": _text(data, "username"), "display_name": _text(data, "display_name"), "role": _text(data, "role")}
     password, confirm = _text(data, "password"), _text(data, "confirm")
-    try:
+    actor = request["account"].username
+
+    def create() -> int:  # hashes the password: off the event loop
         with request.app["kb"].sessions.begin() as session:
             account = create_account(session, form["username"], password, form["role"], form["display_name"])
             if password != confirm:
                 raise AccountError("confirm", "The two passwords do not match")
             record_change(
-                session, request["account"].username, "account", str(account.id), "create", None, account_record(account),
+                session, actor, "account", str(account.id), "create", None, account_record(account),
                 f"Account {account.username} created ({ROLES[account.role]})",
             )  # fmt: skip
-            account_id = account.id
+            return account.id
+
+    try:
+        account_id = await asyncio.get_running_loop().run_in_executor(None, create)
     except AccountError as error:
         return _new_account_page(request, form, {error.field: str(error)}, status=400)
     return redirect(f"/admin/accounts/{account_id}?done=created")
@@ -342,13 +346,13 @@ def _account_page(request, account_id: int, form: dict | None = None, errors=Non
 @routes.get(r"/admin/accounts/{id:\d+}")
 @requires("accounts")
 async def account_detail(request: web.Request) -> web.Response:
-    return _account_page(request, int(request.match_info["id"]))
+    return _account_page(request, record_id(request.match_info["id"], NO_SUCH_RECORD))
 
 
 @routes.post(r"/admin/accounts/{id:\d+}")
 @requires("accounts")
 async def account_change(request: web.Request) -> web.Response:
-    account_id = int(request.match_info["id"])
+    account_id = record_id(request.match_info["id"], NO_SUCH_RECORD)
     data = await request.post()
     version = _version(data)
     action = _text(data, "action")
@@ -362,8 +366,10 @@ async def account_change(request: web.Request) -> web.Response:
                 if active_text not in ("yes", "no"):
                     raise AccountError("active", "Choose whether the account can sign in")
                 change_account(session, account_id, version, actor, form["display_name"], form["role"], form["active"])
-            elif action == "password":
-                reset_password(session, account_id, version, actor, _text(data, "password"), _text(data, "confirm"))
+            elif action == "password":  # hashes the password: off the event loop
+                await asyncio.get_running_loop().run_in_executor(
+                    None, reset_password, session, account_id, version, actor, _text(data, "password"), _text(data, "confirm")
+                )
             else:
                 raise web.HTTPBadRequest(text="Choose what to change.")
     except LookupError:
@@ -406,25 +412,29 @@ async def password_change(request: web.Request) -> web.Response:
     data = await request.post()
     current, new, confirm = _text(data, "current"), _text(data, "password"), _text(data, "confirm")
     errors = {}
-    with request.app["kb"].sessions.begin() as session:
-        account = session.get(m.Account, me.id)
-        if not current:
-            errors["current"] = "Enter your current password"
-        elif not verify_password(current, account.password_hash):
-            errors["current"] = "Your current password is not right"
-        problem = password_problem(new, account.username)
-        if problem:
-            errors["password"] = problem
-        elif new == current:
-            errors["password"] = "Enter a new password that is different from your current one"
-        elif new != confirm:
-            errors["confirm"] = "The two new passwords do not match"
-        if not errors:
-            account.password_hash = hash_password(new)
-            this_browser = sha256(request.cookies.get(SESSION_COOKIE, ""))
-            session.execute(delete(m.WebSession).where(m.WebSession.account_id == me.id, m.WebSession.id != this_browser))
-            record_change(session, me.username, "account", str(me.id), "password", None, None,
-                          f"Account {me.username}: changed their own password (other sessions ended)")  # fmt: skip
+    this_browser = sha256(request.cookies.get(session_cookie_name(request.app["settings"].cookie_secure), ""))
+
+    def check_and_change() -> None:  # two password hashes: off the event loop
+        with request.app["kb"].sessions.begin() as session:
+            account = session.get(m.Account, me.id)
+            if not current:
+                errors["current"] = "Enter your current password"
+            elif not verify_password(current, account.password_hash):
+                errors["current"] = "Your current password is not right"
+            problem = password_problem(new, account.username)
+            if problem:
+                errors["password"] = problem
+            elif new == current:
+                errors["password"] = "Enter a new password that is different from your current one"
+            elif new != confirm:
+                errors["confirm"] = "The two new passwords do not match"
+            if not errors:
+                account.password_hash = hash_password(new)
+                session.execute(delete(m.WebSession).where(m.WebSession.account_id == me.id, m.WebSession.id != this_browser))
+                record_change(session, me.username, "account", str(me.id), "password", None, None,
+                              f"Account {me.username}: changed their own password (other sessions ended)")  # fmt: skip
+
+    await asyncio.get_running_loop().run_in_executor(None, check_and_change)
     if errors:
         return _password_page(request, errors, status=400)
     return redirect("/account/password?changed=1")

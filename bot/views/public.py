@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.auth import SESSION_COOKIE, SignedIn, authenticate, end_session, start_session
+from bot.auth import SignedIn, authenticate, end_session, normalise_username, session_cookie_name, start_session
+from bot.proxy import request_client
 from bot.render import redirect, render
+from bot.throttle import SignInThrottle, wait_message
 from conversation.messages import coverage_text
 
 routes = web.RouteTableDef()
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site (no open redirect to another one)."""
-    if not target:
+    """Only a path on this site (no open redirect): one leading slash, no backslash, no control characters."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return ""
+    if "\\" in target or not target.isprintable():
         return ""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return ""
     return target
 
@@ -60,37 +65,61 @@ async def sign_in(request: web.Request) -> web.Response:
     form = await request.post()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
+    settings = request.app["settings"]
+    throttle: SignInThrottle = request.app["sign_in_throttle"]
+    address, account_key = request_client(request), normalise_username(username)
     errors = {}
     if not username.strip():
         errors["username"] = "Enter your username"
     if not password:
         errors["password"] = "Enter your password"
+    wait = throttle.wait_seconds(account_key, address) if not errors else 0
+    if wait:
+        errors["username"] = wait_message(wait)
+        response = render(
+            request, "public/sign_in.html", status=429, title="Sign in", errors=errors, username=username, next=target
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    cookie_name = session_cookie_name(settings.cookie_secure)
     if not errors:
-        kb = request.app["kb"]
-        with kb.sessions.begin() as session:
-            account = authenticate(session, username, password)
-            if account is not None:
-                token = start_session(session, account, request.app["settings"].session_hours)
-                home = _home_for(SignedIn.of(account))
-        if account is None:
+        # Checking the password takes tens of milliseconds of CPU: off the event loop, so other pages stay quick.
+        signed = await asyncio.get_running_loop().run_in_executor(
+            None, _check_and_start_session, request.app["kb"], settings, username, password, request.cookies.get(cookie_name)
+        )
+        if signed is None:
+            throttle.failed(account_key, address)
             errors["username"] = "The username or password is not right"
+        else:
+            throttle.succeeded(account_key)
+            token, home = signed
     if errors:
         return render(request, "public/sign_in.html", status=400, title="Sign in", errors=errors, username=username, next=target)
     response = redirect(target or home)
-    settings = request.app["settings"]
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=settings.cookie_secure, path="/",
+        cookie_name, token, httponly=True, samesite="Lax", secure=settings.cookie_secure, path="/",
         max_age=settings.session_hours * 3600,
     )  # fmt: skip
     return response
 
 
+def _check_and_start_session(kb, settings, username: str, password: str, old_token: str | None) -> tuple[str, str] | None:
+    """(session token, home page) if the password is right; the browser's old session ends either way it succeeds."""
+    with kb.sessions.begin() as session:
+        account = authenticate(session, username, password)
+        if account is None:
+            return None
+        token = start_session(session, account, settings.session_hours, settings.session_idle_minutes, replacing=old_token)
+        return token, _home_for(SignedIn.of(account))
+
+
 @routes.post("/sign-out")
 async def sign_out(request: web.Request) -> web.Response:
+    cookie_name = session_cookie_name(request.app["settings"].cookie_secure)
     with request.app["kb"].sessions.begin() as session:
-        end_session(session, request.cookies.get(SESSION_COOKIE))
+        end_session(session, request.cookies.get(cookie_name))
     response = redirect("/sign-in")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(cookie_name, path="/")
     return response
 
 

@@ -18,16 +18,17 @@ import json
 import logging
 import re
 import uuid
-from functools import lru_cache
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
+from bot.limits import BodyTooLarge, read_json_body
+from bot.proxy import request_client, request_origin
 from bot.render import render
 from bot.security import widget_token, widget_token_valid
 from knowledge.feedback import FeedbackError, submit_feedback
-from knowledge.seed import seed_helpline
+from knowledge.helpline import helpline_text, outage_reply
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -40,45 +41,23 @@ TOO_MANY = "You are sending messages very quickly. Please wait a minute, then tr
 BAD_TOKEN = "This chat page has expired. Reload the page to carry on."
 FOREIGN_ORIGIN = "Messages can only be sent from this service's own chat page."
 NOT_JSON = "Send the message as JSON."
+TOO_LARGE = "That message is too long to send."
+NEW_CHATS = "Too many new chats have been started from your connection. Please wait a while, or call {helpline}."
 
 
-@lru_cache(maxsize=1)
-def helpline() -> dict:
-    """The helpline's contact, from the seed file (works when the database and Rasa are both down)."""
-    found = seed_helpline()
-    return {"name": found["name"], "phone": found["phone"], "opening_hours": found.get("opening_hours") or ""}
-
-
-def helpline_text() -> str:
-    line = helpline()
-    hours = f" ({line['opening_hours']})" if line["opening_hours"] else ""
-    return f"the {line['name']} on {line['phone']}{hours}"
-
-
-def unavailable_message() -> dict:
-    return {
-        "text": "I'm sorry, I can't answer just now. Please try again in a few minutes, or call "
-        f"{helpline_text()}. If a child is in danger, call 999."
-    }
+def unavailable_message(request: web.Request) -> dict:
+    return {"text": outage_reply(request.app["helpline"].contact())}
 
 
 # --- Pages ------------------------------------------------------------------------------------------
 
 
-def _origin(request: web.Request) -> str:
-    """This app's origin as the browser sees it (behind a trusted proxy, as the proxy was asked)."""
-    scheme, host = request.scheme, request.host
-    if request.app["settings"].trust_forwarded_for:
-        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip() or scheme
-        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
-    return f"{scheme}://{host}"
-
-
 def _chat_context(request: web.Request) -> dict:
+    contact = request.app["helpline"].contact()
     return {
         "widget_token": widget_token(request.app["settings"].secret_key),
-        "helpline": helpline(),
-        "helpline_text": helpline_text(),
+        "helpline": contact,
+        "helpline_text": helpline_text(contact),
         "max_length": MAX_MESSAGE_LENGTH,
     }
 
@@ -118,7 +97,7 @@ async def chat_page(request: web.Request) -> web.Response:
 
 @routes.get("/demo")
 async def demo_page(request: web.Request) -> web.Response:
-    return render(request, "widget/demo.html", title="Demo council page", origin=_origin(request))
+    return render(request, "widget/demo.html", title="Demo council page", origin=request_origin(request))
 
 
 # --- The JSON endpoints ------------------------------------------------------------------------------
@@ -128,30 +107,24 @@ def _refuse(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers or None)
 
 
-def _client_address(request: web.Request) -> str:
-    if request.app["settings"].trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.remote or "unknown"
-
-
 async def _checked_json(request: web.Request) -> dict | web.Response:
     """The request's JSON object, or the refusal to send instead."""
     settings = request.app["settings"]
-    if not request.app["widget_limiter"].allow(_client_address(request)):
+    if not request.app["widget_limiter"].allow(request_client(request)):
         retry = max(1, round(60 / max(settings.widget_per_minute, 1)))
         return _refuse(429, TOO_MANY, **{"Retry-After": str(retry)})
     origin = request.headers.get("Origin")
-    if origin is not None and origin != _origin(request):
+    if origin is not None and origin != request_origin(request):
         return _refuse(403, FOREIGN_ORIGIN)
     if not widget_token_valid(settings.secret_key, request.headers.get("X-Widget-Token")):
         return _refuse(403, BAD_TOKEN)
     if request.content_type != "application/json":
         return _refuse(415, NOT_JSON)
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = await read_json_body(request)
+    except BodyTooLarge:
+        return _refuse(413, TOO_LARGE)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deeply to be a message
         return _refuse(400, "The message could not be read. Reload the page and try again.")
     if not isinstance(body, dict):
         return _refuse(400, NOT_JSON)
@@ -208,6 +181,19 @@ def _replace_text(message: dict, summary) -> None:
         message.pop("text", None)
 
 
+def _conversation_limits(request: web.Request, conversation: str) -> web.Response | None:
+    """A client address may start only so many conversations an hour, and one conversation may send only so
+    many messages a minute: so nobody can fill the call-back queue with made-up requests."""
+    address = request_client(request)
+    if request.app["conversation_starts"].is_new(conversation) and not request.app["new_conversation_limiter"].allow(address):
+        request.app["conversation_starts"].forget(conversation)
+        helpline = helpline_text(request.app["helpline"].contact())
+        return _refuse(429, NEW_CHATS.format(helpline=helpline), **{"Retry-After": "600"})
+    if not request.app["conversation_limiter"].allow(conversation):
+        return _refuse(429, TOO_MANY, **{"Retry-After": "10"})
+    return None
+
+
 @routes.post("/api/chat")
 async def chat_message(request: web.Request) -> web.Response:
     body = await _checked_json(request)
@@ -221,6 +207,9 @@ async def chat_message(request: web.Request) -> web.Response:
         return _refuse(400, "Type a message before sending it.")
     if len(message) > MAX_MESSAGE_LENGTH:
         return _refuse(400, f"Please keep your message to {MAX_MESSAGE_LENGTH} characters or fewer.")
+    refused = _conversation_limits(request, conversation.lower())
+    if refused is not None:
+        return refused
     sender = "web-" + uuid.UUID(conversation).hex
     settings = request.app["settings"]
     try:
@@ -236,7 +225,7 @@ async def chat_message(request: web.Request) -> web.Response:
         logger.error("the assistant could not be reached (%s)", type(error).__name__)
         items = None
     messages = _rasa_items_to_messages(items) if isinstance(items, list) else []
-    return web.json_response({"messages": messages or [unavailable_message()]})
+    return web.json_response({"messages": messages or [unavailable_message(request)]})
 
 
 @routes.post("/api/feedback")
