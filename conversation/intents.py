@@ -22,9 +22,13 @@ DETAIL_FREE_INTENTS = frozenset(
 )  # fmt: skip
 """Intents that never carry the family's details: a message with details is not one of them."""
 _QUESTION = re.compile(
-    r"\?|\b(why|what|which|how|where|who|when|isn'?t|aren'?t|wasn'?t|can i|can we|do i|do we|should|explain|tell me about)\b",
+    r"\?|\b(why|what|which|how|where|who|when|isn'?t|aren'?t|wasn'?t|can i|can we|do i|do we|should|explain|tell me about)\b"
+    r"|^\s*(does|do|is|are|can|could|will|would|has|have)\b",
     re.I,
 )
+_PLACE_ONLY_NEEDS_HOME = frozenset({"out_of_scope", "greet", "thank", "goodbye"})
+"""Intents where a place alone is not the family's details ("best pizza in Fareham?") unless it is home."""
+_HOME = re.compile(r"\b(live|living|lives|moved|moving|we'?re in|we are in|based|from|postcode|home)\b", re.I)
 _QUESTION_INTENTS = frozenset(
     {"why_not", "why_this", "ask_ehcp", "ask_ehc_assessment", "ask_sen_support", "ask_senco", "ask_local_offer", "ask_sendias"}
 )
@@ -32,9 +36,10 @@ _QUESTION_INTENTS = frozenset(
 ("keeps getting sent out of class" is not a question about the SENCO)."""
 
 
-def gives_details(text: str, entities: list[dict], catalogue: Catalogue) -> bool:
+def gives_details(text: str, entities: list[dict], catalogue: Catalogue, place_must_be_home: bool = False) -> bool:
     details = read_details(text, entities, catalogue)
-    return bool(details.age is not None or details.needs or details.negated_needs or details.place is not None)
+    home = details.place is not None and (not place_must_be_home or bool(_HOME.search(text)))
+    return bool(details.age is not None or details.needs or details.negated_needs or home)
 
 
 def corrected_intent(intent: str | None, text: str, entities: list[dict], catalogue: Catalogue) -> str | None:
@@ -43,4 +48,4 @@ def corrected_intent(intent: str | None, text: str, entities: list[dict], catalo
         return None
     if intent in _QUESTION_INTENTS and _QUESTION.search(text or ""):
         return None
-    return INFORM if gives_details(text, entities, catalogue) else None
+    return INFORM if gives_details(text, entities, catalogue, intent in _PLACE_ONLY_NEEDS_HOME) else None

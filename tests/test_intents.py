@@ -34,6 +34,8 @@ def test_details_make_it_inform(catalogue, intent, text):
         ("ask_ehcp", "what is an EHC plan for an autistic 7 year old"),
         ("urgent_risk", "my 15 year old autistic son says he wants to die"),
         ("inform", "she's 7"),
+        ("out_of_scope", "best fish and chips in Fareham?"),
+        ("ask_ehcp", "does an EHC plan carry on until he's 25"),
     ],
 )
 def test_other_messages_keep_the_models_intent(catalogue, intent, text):
