@@ -48,6 +48,10 @@ class Settings:
     widget_frame_ancestors: str = "*"
     """Which sites may embed the widget (CSP frame-ancestors); '*' for any council page."""
     rasa_timeout_seconds: float = 30.0
+    handoff_wait_seconds: int = 300
+    """How long a parent waits in the queue for a person before being offered a call-back."""
+    handoff_poll_per_minute: int = 120
+    """Polls a browser may make while waiting for or chatting with a person (its own rate limit)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,4 +68,5 @@ class Settings:
             cookie_secure=_flag("LOCAL_OFFER_COOKIE_SECURE", True),
             trust_forwarded_for=_flag("LOCAL_OFFER_TRUST_FORWARDED_FOR", False),
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
+            handoff_wait_seconds=int(os.environ.get("LOCAL_OFFER_HANDOFF_WAIT_SECONDS", "300")),
         )

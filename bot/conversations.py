@@ -112,6 +112,11 @@ class Summary:
     slots: dict = field(default_factory=dict)
     services: list[ServiceOffered] = field(default_factory=list)
     signposts: list[SignpostGiven] = field(default_factory=list)
+    needs_mentioned: list[str] = field(default_factory=list)
+    """Every need code the assistant gathered during the conversation, in the order first heard
+    (even ones later changed or forgotten by "start again")."""
+    need_changes: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    """Each change to the needs after the first: (added, removed) need codes."""
 
     @property
     def asked_for_person(self) -> bool:
@@ -176,10 +181,15 @@ class _Reader:
         self.slots: dict = {}
         self.services: dict[str, ServiceOffered] = {}
         self.signposts: dict[str, SignpostGiven] = {}
+        self.mentioned: dict[str, None] = {}
+        self.changes: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        self._heard_needs: list[str] | None = None
 
     def read(self, type_name: str, name: str | None, data: dict) -> tuple[list[ServiceOffered], list[SignpostGiven]]:
         """Take one event; returns the services and signposts it showed (for a bot message)."""
         if type_name == "slot":
+            if name == "needs":
+                self._note_needs(data.get("value"))
             if name in DETAIL_SLOTS:
                 if data.get("value") is None:
                     self.slots.pop(name, None)
@@ -187,6 +197,7 @@ class _Reader:
                     self.slots[name] = data["value"]
         elif type_name in FORGETTING_EVENTS:
             self.slots = {}
+            self._heard_needs = None
         elif type_name == "bot":
             services, signposts = _offered(data)
             for service in services:
@@ -198,7 +209,19 @@ class _Reader:
             return services, signposts
         return [], []
 
+    def _note_needs(self, value) -> None:
+        """Remember every need heard and what each change added or removed."""
+        now = [str(code) for code in value or () if code]
+        self.mentioned.update(dict.fromkeys(now))
+        if self._heard_needs is not None and set(now) != set(self._heard_needs):
+            added = tuple(c for c in now if c not in self._heard_needs)
+            removed = tuple(c for c in self._heard_needs if c not in now)
+            self.changes.append((added, removed))
+        self._heard_needs = now
+
     def fill(self, summary: Summary) -> Summary:
+        summary.needs_mentioned = list(self.mentioned)
+        summary.need_changes = list(self.changes)
         summary.slots = dict(self.slots)
         summary.services = list(self.services.values())
         summary.signposts = list(self.signposts.values())
