@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot import triage
 from bot.assistant_control import pause, resume, time_out_waiting
 from bot.auth import requires
-from bot.conversations import LOCAL_TIME, ConversationStore, Summary, age_in_words, bold_segments, local_from_utc
+from bot.conversations import LOCAL_TIME, ConversationStore, Search, Summary, age_in_words, bold_segments, local_from_utc
 from bot.render import redirect, render
 from knowledge import helpline as line
 from knowledge import models as m
@@ -92,22 +92,66 @@ def _page_number(value: str) -> int:
         raise web.HTTPBadRequest(text="The page number must be a whole number.") from None
 
 
+AGE_BANDS = [("0-4", "0 to 4"), ("5-10", "5 to 10"), ("11-15", "11 to 15"), ("16-18", "16 to 18"), ("19-25", "19 to 25")]
+HANDLED_OPTIONS = [("yes", "Handled by staff"), ("no", "Asked for a person, not yet handled")]
+FILTER_FIELDS = ("from", "to", "asked", "need", "place", "age", "words", "handled")
+
+
+def handled_senders(request: web.Request) -> frozenset[str]:
+    """Conversations staff dealt with: marked handled, a call-back done, or a live chat they ended."""
+    with request.app["kb"].sessions() as session:
+        marked = session.execute(select(m.Handoff.sender_id)).scalars().all()
+        called = (
+            session.execute(select(m.CallbackRequest.sender_id).where(m.CallbackRequest.closed_at.is_not(None))).scalars().all()
+        )
+        chats = session.execute(select(m.LiveChat.sender_id).where(m.LiveChat.status.in_(("returned", "closed")))).scalars().all()
+    return frozenset([*marked, *called, *chats])
+
+
+def _search(request: web.Request, filters: dict, errors: dict) -> Search:
+    catalogue = request.app["kb"].catalogue()
+    if filters["need"] and filters["need"] not in {code for code, _ in triage.need_options(catalogue)}:
+        errors["need"] = "Choose a need from the list"
+    if filters["age"] and filters["age"] not in dict(AGE_BANDS):
+        errors["age"] = "Choose an age band from the list"
+    if filters["handled"] and filters["handled"] not in dict(HANDLED_OPTIONS):
+        errors["handled"] = "Choose whether it was handled from the list"
+    for name in ("place", "words"):
+        if len(filters[name]) > 100:
+            errors[name] = "Search for 100 characters or fewer"
+    only, excluding = None, frozenset()
+    if filters["handled"] == "yes":
+        only = handled_senders(request)
+    elif filters["handled"] == "no":
+        excluding = handled_senders(request)
+    return Search(
+        need=filters["need"],
+        place=filters["place"],
+        words=filters["words"],
+        age_band=filters["age"],
+        only=only,
+        excluding=excluding,
+    )
+
+
 @routes.get("/console")
 @requires("console")
 async def conversations(request: web.Request) -> web.Response:
     query = request.query
-    filters = {"from": query.get("from", "").strip(), "to": query.get("to", "").strip(), "asked": query.get("asked", "")}
+    filters = {name: query.get(name, "").strip() for name in FILTER_FIELDS}
     errors: dict[str, str] = {}
     since = _date(filters["from"], "from", errors, "from")
     until = _date(filters["to"], "to", errors, "to")
     if since and until and since > until:
         errors["to"] = "The 'to' date must be the same as or after the 'from' date"
     number = _page_number(query.get("page", ""))
-    asked_only = filters["asked"] == "1"
+    asked_only = filters["asked"] == "1" or filters["handled"] == "no"
+    search = _search(request, filters, errors)
     if errors:
         page, status = None, 400
     else:
-        page, status = _store(request).recent(since=since, until=until, asked_only=asked_only, page=number), 200
+        page = _store(request).recent(since=since, until=until, asked_only=asked_only, page=number, search=search)
+        status = 200
     rows = []
     if page is not None:
         handoffs = _handoffs(request, [c.sender_id for c in page.conversations])
@@ -135,6 +179,9 @@ async def conversations(request: web.Request) -> web.Response:
         filters=filters,
         page=page,
         rows=rows,
+        need_options=triage.need_options(request.app["kb"].catalogue()),
+        age_options=AGE_BANDS,
+        handled_options=HANDLED_OPTIONS,
         previous_url=page_link(page.number - 1) if page and page.number > 1 else "",
         next_url=page_link(page.number + 1) if page and page.number < page.pages else "",
     )
