@@ -14,6 +14,8 @@ from knowledge.store import service_query, service_to_record
 from knowledge.validation import review_due
 
 UNMET_STATUSES = ("no_match", "out_of_area", "over_age")
+UNMET_REASONS = (*UNMET_STATUSES, "only_general")
+"""Why a search is logged for the gap report; "only_general": it found only services for any need."""
 
 
 class KnowledgeBase:
@@ -34,8 +36,12 @@ class KnowledgeBase:
             self.record_unmet(result)
         return result
 
-    def record_unmet(self, result: EligibilityResult) -> None:
-        """Log a search that found nothing eligible: needs, age band and area only."""
+    def record_unmet(self, result: EligibilityResult, reason: str | None = None) -> None:
+        """Log a search that found nothing eligible (or, with reason="only_general", only services for
+        any need): needs, age band and area only. `reason` defaults to the result's status."""
+        reason = reason or result.status
+        if reason not in UNMET_REASONS:
+            raise ValueError(f"not a reason for the gap report: {reason}")
         place = result.place
         with self.sessions.begin() as session:
             session.add(
@@ -44,7 +50,7 @@ class KnowledgeBase:
                     age_band=age_band(result.age),
                     district_gss=place.district_gss if place else None,
                     authority_gss=place.authority_gss if place else None,
-                    reason=result.status,
+                    reason=reason,
                 )
             )
 

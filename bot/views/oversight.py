@@ -158,12 +158,22 @@ async def comments(request: web.Request) -> web.Response:
 
 # --- The gap report --------------------------------------------------------------------------------
 
-CHART_WIDTH, CHART_LABEL_WIDTH, CHART_BAR_SPACE, CHART_ROW, CHART_BAR = 720, 260, 380, 36, 24
+CHART_WIDTH, CHART_LABEL_WIDTH, CHART_BAR_SPACE, CHART_ROW, CHART_BAR = 860, 400, 380, 44, 24
+CHART_LINE_CHARS = 44  # a label longer than this wraps onto a second line (never cut short)
 CHART_MAX_BARS = 15
 
 
 def _plural(n: int, word: str = "search", plural: str = "searches") -> str:
     return f"{n} {word if n == 1 else plural}"
+
+
+def label_lines(label: str) -> list[str]:
+    """A chart label on one line, or two split at a space (the whole label is always shown)."""
+    if len(label) <= CHART_LINE_CHARS:
+        return [label]
+    cut = label.rfind(" ", 0, CHART_LINE_CHARS + 1)
+    cut = cut if cut > 0 else CHART_LINE_CHARS
+    return [label[:cut].rstrip(), label[cut:].strip()]
 
 
 def bar_chart(items: tuple[tuple[str, int], ...], chart_id: str, title: str) -> dict:
@@ -173,11 +183,12 @@ def bar_chart(items: tuple[tuple[str, int], ...], chart_id: str, title: str) -> 
     bars = []
     for i, (label, count) in enumerate(shown):
         width = max(2, round(count / biggest * CHART_BAR_SPACE))
-        short = label if len(label) <= 32 else label[:31] + "…"
+        lines = label_lines(label)
         y = i * CHART_ROW
+        text_y = y + CHART_BAR / 2 + 9 - (8 if len(lines) > 1 else 0)
         bars.append(
-            {"label": label, "short": short, "count": count, "y": y, "text_y": y + CHART_BAR / 2 + 5, "width": width,
-             "value_x": CHART_LABEL_WIDTH + width + 8}
+            {"label": label, "lines": lines, "count": count, "y": y, "text_y": text_y, "width": width,
+             "value_y": y + CHART_BAR / 2 + 9, "value_x": CHART_LABEL_WIDTH + width + 8}
         )  # fmt: skip
     described = "; ".join(f"{label}: {_plural(n)}" for label, n in shown)
     more = f" (the {len(shown)} largest of {len(items)})" if len(items) > len(shown) else ""
@@ -186,6 +197,7 @@ def bar_chart(items: tuple[tuple[str, int], ...], chart_id: str, title: str) -> 
         "title": title,
         "desc": f"{title}{more}. {described}." if shown else f"{title}: none in this period.",
         "bars": bars,
+        "items": shown,
         "width": CHART_WIDTH,
         "height": max(1, len(bars)) * CHART_ROW,
         "label_width": CHART_LABEL_WIDTH,
@@ -227,11 +239,12 @@ async def gap_report(request: web.Request) -> web.Response:
         title="Gaps: searches that found nothing",
         report=report,
         table=gaps.csv_rows(report),
+        outside_table=gaps.csv_rows(report, outside=True),
         form=form,
         errors=errors,
         sorts={"count": "Searches (most first)", "need": "Need", "age": "Age band", "area": "Area"},
-        need_chart=bar_chart(report.by_need, "chart-need", "Searches that found nothing, by need"),
-        area_chart=bar_chart(report.by_area, "chart-area", "Searches that found nothing, by district or authority"),
+        need_chart=bar_chart(report.by_need, "chart-need", "Local searches that found nothing specific, by need"),
+        area_chart=bar_chart(report.by_area, "chart-area", "Local searches that found nothing specific, by district"),
         csv_href="/admin/gaps.csv" + ("?" + urlencode(query) if query else ""),
     )
 
@@ -251,7 +264,7 @@ async def gap_csv(request: web.Request) -> web.Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(gaps.CSV_HEADER)
-    for row in gaps.csv_rows(report):
+    for row in gaps.csv_rows(report) + gaps.csv_rows(report, outside=True):  # ours, then other councils'
         writer.writerow([_csv_cell(cell) for cell in row])
     name = "unmet-searches" + "".join(f"-{k}-{v}" for k, v in (("from", period[0]), ("to", period[1])) if v) + ".csv"
     return web.Response(
