@@ -344,6 +344,8 @@ class Feedback(Base):
     responded_at = Column(DateTime)
     responded_by = Column(String(120))
     version = Column(Integer, nullable=False, default=1)
+    sender_id = Column(String(255))
+    """The conversation it came from (so staff can read it); None from the public form."""
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -252,6 +252,10 @@ async def feedback(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     kind, helpful = body.get("kind"), body.get("helpful")
+    conversation = body.get("conversation_id")
+    if conversation is not None and (not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation)):
+        return _refuse(400, "The conversation could not be recognised. Select 'Start again' to carry on.")
+    sender = rasa_sender(uuid.UUID(conversation).hex) if conversation else None
     service_id, comment = body.get("service_id"), body.get("comment", "")
     if helpful is not None and not isinstance(helpful, bool):
         return _refuse(400, "Say whether this was helpful with yes or no.")
@@ -263,7 +267,7 @@ async def feedback(request: web.Request) -> web.Response:
         return _refuse(400, "Write your comment as text.")
     try:
         with request.app["kb"].sessions.begin() as session:
-            submit_feedback(session, str(kind), helpful=helpful, service_id=service_id, comment=comment)
+            submit_feedback(session, str(kind), helpful=helpful, service_id=service_id, comment=comment, sender_id=sender)
     except FeedbackError as error:
         return _refuse(400, str(error))
     if kind == "problem":
@@ -271,6 +275,30 @@ async def feedback(request: web.Request) -> web.Response:
     else:
         thanks = "Thank you for your feedback. It helps us improve the Local Offer."
     return web.json_response({"ok": True, "message": thanks}, status=201)
+
+
+# --- "Tell us what's missing": a parent's general comment, into the feedback queue --------------------
+
+
+@routes.get("/missing")
+async def missing_form(request: web.Request) -> web.Response:
+    return render(request, "widget/missing.html", title="Tell us what's missing", errors={}, comment="", thanks=False)
+
+
+@routes.post("/missing")
+async def missing_send(request: web.Request) -> web.Response:
+    if not request.app["widget_limiter"].allow(_client_address(request)):
+        raise web.HTTPTooManyRequests(text=TOO_MANY)
+    comment = str((await request.post()).get("comment", ""))
+    try:
+        with request.app["kb"].sessions.begin() as session:
+            submit_feedback(session, "missing", comment=comment)
+    except FeedbackError as error:
+        title = "Error: Tell us what's missing"
+        return render(
+            request, "widget/missing.html", status=400, title=title, errors={"comment": str(error)}, comment=comment, thanks=False
+        )
+    return render(request, "widget/missing.html", title="Thank you", errors={}, comment="", thanks=True)
 
 
 # --- Talking to a person: the live hand-off and call-back requests ------------------------------------

@@ -292,7 +292,11 @@
         button.type = "button";
         button.appendChild(hidden(", " + name + " was " + (choice[1] ? "" : "not ") + "helpful"));
         button.addEventListener("click", function () {
-          sendHelpful(card, choice[1], helpfulArea, buttons);
+          if (choice[1]) {
+            sendHelpful(card, true, helpfulArea, buttons);
+          } else {
+            askWhatWasWrong(card, helpfulArea, buttons); // see "What was wrong?" below
+          }
         });
         buttons.appendChild(button);
       });
@@ -318,10 +322,11 @@
     return block;
   }
 
-  function sendHelpful(card, helpful, area, buttons) {
+  function sendHelpful(card, helpful, area, buttons, comment) {
     var id = String(card.id);
     var error = area.querySelector(".chat-feedback__error");
-    postJson("/api/feedback", { kind: "helpful", helpful: helpful, service_id: id, comment: "" })
+    var body = { kind: "helpful", helpful: helpful, service_id: id, comment: comment || "", conversation_id: state.id };
+    postJson("/api/feedback", body)
       .then(function (result) {
         if (result.status === 201) {
           state.feedback[id] = Object.assign({}, state.feedback[id], { helpful: result.data.message });
@@ -340,6 +345,39 @@
         }
         error.textContent = problem instanceof TypeError ? OFFLINE : problem.message;
       });
+  }
+
+  // --- "What was wrong?": after "No", an optional short comment, sent with the answer ------------
+
+  function askWhatWasWrong(card, area, buttons) {
+    if (area.querySelector(".chat-wrong")) {
+      area.querySelector(".chat-wrong textarea").focus();
+      return;
+    }
+    reportCount += 1;
+    var fieldId = "chat-wrong-" + reportCount;
+    var form = el("form", "chat-wrong");
+    form.noValidate = true;
+    var label = el("label", "chat-report__label", "What was wrong? (optional)");
+    label.htmlFor = fieldId;
+    var hint = el("p", "chat-form__hint", "A few words help us improve. Please do not include names.");
+    hint.id = fieldId + "-hint";
+    var comment = el("textarea", "govuk-textarea chat-report__comment chat-wrong__comment");
+    comment.id = fieldId;
+    comment.rows = 2;
+    comment.maxLength = 500;
+    comment.setAttribute("aria-describedby", hint.id);
+    var send = el("button", "chat-small-button chat-wrong__send", "Send");
+    send.type = "submit";
+    [label, hint, comment, send].forEach(function (node) {
+      form.appendChild(node);
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      sendHelpful(card, false, area, buttons, comment.value.trim());
+    });
+    area.appendChild(form);
+    comment.focus();
   }
 
   var reportCount = 0;

@@ -14,6 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('feedback') as batch:
+        batch.add_column(sa.Column('sender_id', sa.String(length=255), nullable=True))
     op.create_table('helpline_hours',
     sa.Column('weekday', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('opens', sa.String(length=5), nullable=True),
@@ -73,3 +75,5 @@ def downgrade() -> None:
     op.drop_index('ix_live_chat_sender_id', table_name='live_chat')
     op.drop_table('live_chat')
     op.drop_table('helpline_hours')
+    with op.batch_alter_table('feedback') as batch:
+        batch.drop_column('sender_id')
