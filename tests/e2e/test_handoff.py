@@ -14,6 +14,7 @@ from knowledge.kb import KnowledgeBase
 from tests.e2e.conftest import run_axe, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
+expect.set_options(timeout=60_000)  # a busy 2-core machine: the assistant's first answer can take seconds
 
 
 def set_hours(web_server, hours: dict) -> None:
