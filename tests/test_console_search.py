@@ -5,6 +5,7 @@ changed; button presses in the button's words, not "/greet" or payloads."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
@@ -88,3 +89,26 @@ async def test_the_list_shows_the_first_message_and_the_page_every_need_mentione
     assert has(page, f"Changed: added {autism}; removed {adhd}")
     assert "/greet" not in page and "/show_more" not in page
     assert "Opened the chat" in page and "Chose the button <q>Show more</q>" in page
+
+
+async def test_triage_makes_a_short_summary_of_the_ticked_services(web):
+    await web.sign_in("staff")
+    caller = {"age": "7", "needs": "autism", "place": "Havant"}
+    page = await (await web.submit("/console/triage", caller, form_page="/console/triage")).text()
+    ids = re.findall(r'name="send" type="checkbox" value="([^"]+)"', page)
+    assert len(ids) >= 3 and 'id="send-text"' not in page
+    names = dict(
+        re.findall(r'value="([^"]+)">\s*<label class="govuk-label govuk-checkboxes__label" for="send-\d+">([^<]+)<', page)
+    )
+    chosen = [ids[0], ids[-1]]  # a service and a signpost
+    response = await web.submit(
+        "/console/triage", [*caller.items(), ("send", chosen[0]), ("send", chosen[1])], form_page="/console/triage"
+    )
+    summary = re.search(
+        r'<textarea class="govuk-textarea" id="send-text"[^>]*>(.*?)</textarea>', await response.text(), re.S
+    ).group(1)
+    lines = summary.strip().splitlines()
+    assert lines[0] == "Here are the services we talked about:" and len(lines) == 4
+    assert unescape(lines[1]).startswith("1. " + unescape(names[chosen[0]].strip()))
+    assert unescape(lines[2]).startswith("2. " + unescape(names[chosen[1]].strip()))
+    assert unescape(names[ids[1]].strip()) not in unescape(summary)  # not ticked

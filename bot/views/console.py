@@ -310,7 +310,15 @@ async def reopen(request: web.Request) -> web.Response:
 
 def _triage_page(request: web.Request, form: triage.TriageForm, *, status=200, errors=None, **result) -> web.Response:
     catalogue = request.app["kb"].catalogue()
-    context = {"caller": None, "outcome": None, "notes": "", "needs_labels": [], "age_text": "", "place_text": ""}
+    context = {
+        "caller": None,
+        "outcome": None,
+        "notes": "",
+        "needs_labels": [],
+        "age_text": "",
+        "place_text": "",
+        "send_text": "",
+    }
     context.update(result)
     return render(
         request,
@@ -352,6 +360,7 @@ async def triage_search(request: web.Request) -> web.Response:
         outcome=outcome,
         notes=notes,
         needs_labels=[catalogue.vocabulary.label(n) for n in caller.needs],
+        send_text=triage.send_summary(outcome, form.send),
         age_text=age_in_words(caller.age),
         place_text=triage.place_text(caller.place),
     )
