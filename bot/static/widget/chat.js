@@ -852,7 +852,7 @@
   //
   // When the assistant's reply carries {"type": "handoff_offer"} (the parent asked for a person),
   // the chat asks the app for a person: in opening hours the parent joins the queue and sees their
-  // place; staff messages arrive by polling /api/handoff/poll every 2 seconds. While a person is in
+  // place; staff messages arrive by polling /api/handoff/poll every second. While a person is in
   // the chat the app keeps the parent's messages for them (the assistant is paused). Outside
   // opening hours, or if nobody is free in time, the parent is offered a call-back form.
   // Hooks: #chat-handoff (the panel), #chat-handoff-status, #chat-handoff-cancel,
@@ -860,7 +860,7 @@
   // .chat-message--staff (a staff message), .chat-message--notice ("Sam has joined").
   // Storage: state.handoff = {active, after} in the same sessionStorage entry.
 
-  var HANDOFF_POLL_MS = 2000;
+  var HANDOFF_POLL_MS = 1000; // the widget asks for staff messages once a second while waiting or chatting
   var handoffTimer = null;
   var handoffPanel = null;
 
