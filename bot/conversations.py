@@ -361,6 +361,7 @@ class ConversationStore:
         )
         conversations: list[Summary] = []
         readers: dict[str, _Reader] = {}
+        firsts: dict[str, str] = {}
         total = 0
         for row in self._rows(query):
             total = row.total
@@ -376,9 +377,13 @@ class ConversationStore:
                         last_asked_at=local_time(row.last_asked_at),
                     )
                 )
-            if row.type_name is not None:
+            if row.type_name == "user":
+                if row.sender_id not in firsts:
+                    text = str(_json(row.data).get("text") or "")
+                    if text and not text.startswith("/"):  # typed words, not a button or /greet
+                        firsts[row.sender_id] = text
+            elif row.type_name is not None:
                 readers[row.sender_id].read(row.type_name, row.action_name, _json(row.data))
-        firsts = self.first_messages([c.sender_id for c in conversations])
         for summary in conversations:
             readers[summary.sender_id].fill(summary)
             summary.first_message = firsts.get(summary.sender_id, "")
@@ -428,20 +433,6 @@ class ConversationStore:
         for row in self._rows(query):
             last[row.sender_id] = _json(row.data).get("value")
         return {sender for sender, age in last.items() if isinstance(age, (int, float)) and age_band(float(age)) == band}
-
-    def first_messages(self, sender_ids: list[str]) -> dict[str, str]:
-        """Each conversation's first typed message (not a button press or /command)."""
-        if not sender_ids:
-            return {}
-        e = events
-        query = select(e.c.sender_id, e.c.data).where(e.c.sender_id.in_(sender_ids), e.c.type_name == "user").order_by(e.c.id)
-        firsts: dict[str, str] = {}
-        for row in self._rows(query):
-            if row.sender_id not in firsts:
-                text = str(_json(row.data).get("text") or "")
-                if text and not text.startswith("/"):
-                    firsts[row.sender_id] = text
-        return firsts
 
     def asked_for_person(self, limit: int = 500) -> list[Summary]:
         """The conversations where the parent asked for a person (the newest `limit`)."""
@@ -503,8 +494,10 @@ class ConversationStore:
 
 
 def _summary_events(table):
-    """Only the events that change the summary: detail slots, forgetting, bot messages with cards."""
+    """Only the events that change the summary: detail slots, forgetting, bot messages with cards,
+    and the parent's messages (for the first one)."""
     return or_(
+        table.c.type_name == "user",
         and_(table.c.type_name == "slot", table.c.action_name.in_(DETAIL_SLOTS)),
         table.c.type_name.in_(tuple(FORGETTING_EVENTS)),
         and_(table.c.type_name == "bot", table.c.data.like('%"custom": {%')),
