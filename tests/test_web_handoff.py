@@ -273,3 +273,25 @@ def test_opening_hours_are_read_in_england(web_kb):
         assert not line.is_open(session, datetime(2026, 12, 5, 12, tzinfo=timezone.utc))  # Saturday
     with web_kb.sessions.begin() as session, pytest.raises(line.HelplineError):
         line.set_opening_hours(session, {0: ("17:00", "09:00")})
+
+
+async def test_administrators_edit_the_opening_hours(web):
+    assert (await web.get("/admin/helpline-hours", allow_redirects=False)).status == 303
+    await web.sign_in("editor")
+    assert (await web.get("/admin/helpline-hours")).status == 403
+    assert (await web.submit("/admin/helpline-hours", {}, form_page="/admin")).status == 403
+    await web.sign_in("administrator")
+    page = await (await web.get("/admin/helpline-hours")).text()
+    assert 'name="opens-2" type="text" inputmode="numeric" autocomplete="off" value="09:00"' in page  # Wednesday, seeded
+    forged = await web.post("/admin/helpline-hours", data={"opens-0": "10:00", "csrf_token": "forged"}, allow_redirects=False)
+    assert forged.status == 403
+    fields = {f"opens-{d}": "" for d in range(7)} | {f"closes-{d}": "" for d in range(7)}
+    bad = await web.submit("/admin/helpline-hours", {**fields, "opens-5": "10:00"}, form_page="/admin/helpline-hours")
+    assert bad.status == 400 and "Enter both the opening and closing time for Saturday" in await bad.text()
+    saved = await web.submit(
+        "/admin/helpline-hours", {**fields, "opens-5": "10:00", "closes-5": "14:00"}, form_page="/admin/helpline-hours"
+    )
+    assert saved.status == 303
+    with web.kb.sessions() as session:
+        assert line.hours_in_words(session) == "Saturday 10:00 to 14:00"
+        assert session.execute(select(m.AuditEntry).where(m.AuditEntry.entity_type == "helpline_hours")).first()

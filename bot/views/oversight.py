@@ -18,7 +18,7 @@ from bot.auth import ROLES, SESSION_COOKIE, AccountError, SignedIn, create_accou
 from bot.render import redirect, render
 from bot.security import hash_password, password_problem, sha256, verify_password
 from knowledge import feedback as fb
-from knowledge import gaps
+from knowledge import gaps, helpline
 from knowledge import models as m
 from knowledge.audit import EditConflict, record_change
 
@@ -273,6 +273,43 @@ async def gap_csv(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+# --- The helpline's opening hours (when parents can chat with staff in the widget) -----------------
+
+
+def _hours_page(request: web.Request, rows: list[dict], errors: dict, status: int = 200, saved: bool = False) -> web.Response:
+    title = ("Error: " if errors else "") + "Helpline opening hours"
+    return render(request, "admin/helpline_hours.html", status=status, title=title, rows=rows, errors=errors, saved=saved)
+
+
+@routes.get("/admin/helpline-hours")
+@requires("accounts")
+async def helpline_hours(request: web.Request) -> web.Response:
+    with request.app["kb"].sessions() as session:
+        rows = [
+            {"day": r.weekday, "name": helpline.WEEKDAYS[r.weekday], "opens": r.opens or "", "closes": r.closes or ""}
+            for r in helpline.opening_hours(session)
+        ]
+    return _hours_page(request, rows, {}, saved=request.query.get("saved") == "1")
+
+
+@routes.post("/admin/helpline-hours")
+@requires("accounts")
+async def helpline_hours_save(request: web.Request) -> web.Response:
+    form = await request.post()
+    hours = {day: (str(form.get(f"opens-{day}", "")), str(form.get(f"closes-{day}", ""))) for day in range(7)}
+    rows = [{"day": d, "name": helpline.WEEKDAYS[d], "opens": o, "closes": c} for d, (o, c) in hours.items()]
+    try:
+        with request.app["kb"].sessions.begin() as session:
+            before = {helpline.WEEKDAYS[r.weekday]: [r.opens, r.closes] for r in helpline.opening_hours(session)}
+            helpline.set_opening_hours(session, hours)
+            after = {helpline.WEEKDAYS[d]: [o.strip() or None, c.strip() or None] for d, (o, c) in hours.items()}
+            record_change(session, request["account"].username, "helpline_hours", "week", "update", before, after,
+                          summary="Changed the helpline's opening hours")  # fmt: skip
+    except helpline.HelplineError as error:
+        return _hours_page(request, rows, {error.field: str(error)}, status=400)
+    return redirect("/admin/helpline-hours?saved=1")
 
 
 # --- Accounts: pages -------------------------------------------------------------------------------
