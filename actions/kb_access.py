@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from knowledge.helpline import OutageHelpline, outage_reply
 from knowledge.kb import KnowledgeBase
+from knowledge.outage_helpline import OutageHelpline, outage_reply
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE_ERRORS = (SQLAlchemyError, OSError)
@@ -44,7 +44,7 @@ def catalogue():
 
 
 def unavailable_message() -> dict:
-    """The kind reply with the helpline (from the knowledge base while it answers; see knowledge/helpline.py)."""
+    """The kind reply with the helpline (from the knowledge base while it answers; see knowledge/outage_helpline.py)."""
     global _helpline
     if _helpline is None:
         _helpline = OutageHelpline(knowledge_base().engine)

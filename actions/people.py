@@ -12,6 +12,8 @@ from actions.kb_access import KnowledgeBaseUnavailable, catalogue, unavailable_m
 from conversation import messages
 from knowledge.catalogue import Catalogue, SignpostEntry
 
+HANDOFF_OFFER = {"type": "handoff_offer"}
+
 
 def in_authority(cat: Catalogue, signpost: SignpostEntry, authority_name: str | None) -> bool:
     authority = cat.gazetteer.authorities.get(signpost.authority_gss or "")
@@ -36,6 +38,9 @@ class ActionTalkToPerson(Action):
             say(dispatcher, [unavailable_message()])
             return [SlotSet("asked_for_person", True)]
         say(dispatcher, [messages.helpline_message(chosen)])
+        # The web widget offers a live chat with staff (in opening hours) or a call-back form on this;
+        # text-only channels ignore it and keep the helpline's details above.
+        dispatcher.utter_message(json_message=HANDOFF_OFFER)
         return [SlotSet("asked_for_person", True)]
 
 

@@ -16,8 +16,8 @@ from bot.security import RateLimiter
 from bot.throttle import SignInThrottle
 from bot.views import admin, admin_data, console, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
-from knowledge.helpline import OutageHelpline
 from knowledge.kb import KnowledgeBase
+from knowledge.outage_helpline import OutageHelpline
 from knowledge.schema import migrate
 
 logger = logging.getLogger(__name__)

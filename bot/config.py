@@ -67,6 +67,10 @@ class Settings:
     widget_frame_ancestors: str = "*"
     """Which sites may embed the widget (CSP frame-ancestors); '*' for any council page."""
     rasa_timeout_seconds: float = 30.0
+    handoff_wait_seconds: int = 300
+    """How long a parent waits in the queue for a person before being offered a call-back."""
+    handoff_poll_per_minute: int = 120
+    """Polls a browser may make while waiting for or chatting with a person (its own rate limit)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -90,4 +94,5 @@ class Settings:
             behind_https=_flag("LOCAL_OFFER_BEHIND_HTTPS", False),
             session_idle_minutes=_number("LOCAL_OFFER_SESSION_IDLE_MINUTES", 30),
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
+            handoff_wait_seconds=int(os.environ.get("LOCAL_OFFER_HANDOFF_WAIT_SECONDS", "300")),
         )

@@ -26,7 +26,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from knowledge.db import make_engine
-from knowledge.engine import format_age
+from knowledge.engine import age_band, format_age
 
 DETAIL_SLOTS = ("age_years", "needs", "district", "local_authority", "place")
 ASKED_SLOT = "asked_for_person"
@@ -112,6 +112,13 @@ class Summary:
     slots: dict = field(default_factory=dict)
     services: list[ServiceOffered] = field(default_factory=list)
     signposts: list[SignpostGiven] = field(default_factory=list)
+    needs_mentioned: list[str] = field(default_factory=list)
+    """Every need code the assistant gathered during the conversation, in the order first heard
+    (even ones later changed or forgotten by "start again")."""
+    need_changes: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    """Each change to the needs after the first: (added, removed) need codes."""
+    first_message: str = ""
+    """The parent's first typed words (not a button or an internal command like /greet)."""
 
     @property
     def asked_for_person(self) -> bool:
@@ -157,6 +164,28 @@ class Conversation:
     turns: list[Turn]
 
 
+@dataclass(frozen=True)
+class Search:
+    """What the console's search narrows conversations to; empty fields don't narrow."""
+
+    need: str = ""
+    """A need code mentioned at any point in the conversation."""
+    place: str = ""
+    """Words in the place, district or authority the assistant gathered ("havant")."""
+    words: str = ""
+    """Words in the parent's messages."""
+    age_band: str = ""
+    """One of knowledge.engine's age bands ("5-10"), for the last age given."""
+    only: frozenset[str] | None = None
+    """Only these conversations (for example: those staff handled)."""
+    excluding: frozenset[str] = frozenset()
+
+
+def _like(value: str) -> str:
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 @dataclass
 class Page:
     conversations: list[Summary]
@@ -176,10 +205,15 @@ class _Reader:
         self.slots: dict = {}
         self.services: dict[str, ServiceOffered] = {}
         self.signposts: dict[str, SignpostGiven] = {}
+        self.mentioned: dict[str, None] = {}
+        self.changes: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        self._heard_needs: list[str] | None = None
 
     def read(self, type_name: str, name: str | None, data: dict) -> tuple[list[ServiceOffered], list[SignpostGiven]]:
         """Take one event; returns the services and signposts it showed (for a bot message)."""
         if type_name == "slot":
+            if name == "needs":
+                self._note_needs(data.get("value"))
             if name in DETAIL_SLOTS:
                 if data.get("value") is None:
                     self.slots.pop(name, None)
@@ -187,6 +221,7 @@ class _Reader:
                     self.slots[name] = data["value"]
         elif type_name in FORGETTING_EVENTS:
             self.slots = {}
+            self._heard_needs = None
         elif type_name == "bot":
             services, signposts = _offered(data)
             for service in services:
@@ -198,7 +233,19 @@ class _Reader:
             return services, signposts
         return [], []
 
+    def _note_needs(self, value) -> None:
+        """Remember every need heard and what each change added or removed."""
+        now = [str(code) for code in value or () if code]
+        self.mentioned.update(dict.fromkeys(now))
+        if self._heard_needs is not None and set(now) != set(self._heard_needs):
+            added = tuple(c for c in now if c not in self._heard_needs)
+            removed = tuple(c for c in self._heard_needs if c not in now)
+            self.changes.append((added, removed))
+        self._heard_needs = now
+
     def fill(self, summary: Summary) -> Summary:
+        summary.needs_mentioned = list(self.mentioned)
+        summary.need_changes = list(self.changes)
         summary.slots = dict(self.slots)
         summary.services = list(self.services.values())
         summary.signposts = list(self.signposts.values())
@@ -270,6 +317,7 @@ class ConversationStore:
         asked_only: bool = False,
         page: int = 1,
         size: int = PAGE_SIZE,
+        search: Search | None = None,
     ) -> Page:
         """Conversations with activity from `since` to `until` (whole days in England, both included),
         newest last activity first: one query for the page, its events and the total."""
@@ -296,6 +344,9 @@ class ConversationStore:
             grouped = grouped.having(func.min(e.c.timestamp) < start_of_day(until + timedelta(days=1)))
         if asked_only:
             grouped = grouped.having(func.min(case((_ASKED, e.c.timestamp))).is_not(None))
+        if search is not None:
+            for condition in self._search_conditions(search):
+                grouped = grouped.where(condition)
         paged = grouped.subquery("paged")
         detail = e.alias("detail")
         query = (
@@ -310,6 +361,7 @@ class ConversationStore:
         )
         conversations: list[Summary] = []
         readers: dict[str, _Reader] = {}
+        firsts: dict[str, str] = {}
         total = 0
         for row in self._rows(query):
             total = row.total
@@ -325,11 +377,62 @@ class ConversationStore:
                         last_asked_at=local_time(row.last_asked_at),
                     )
                 )
-            if row.type_name is not None:
+            if row.type_name == "user":
+                if row.sender_id not in firsts:
+                    text = str(_json(row.data).get("text") or "")
+                    if text and not text.startswith("/"):  # typed words, not a button or /greet
+                        firsts[row.sender_id] = text
+            elif row.type_name is not None:
                 readers[row.sender_id].read(row.type_name, row.action_name, _json(row.data))
         for summary in conversations:
             readers[summary.sender_id].fill(summary)
+            summary.first_message = firsts.get(summary.sender_id, "")
         return Page(conversations, total, max(page, 1), size)
+
+    def _search_conditions(self, search: Search) -> list:
+        """WHERE conditions on `events` (sender_id IN ...) for each part of the search."""
+        e, found = events, events.alias("found")
+        conditions = []
+
+        def senders_where(*where):
+            return e.c.sender_id.in_(select(found.c.sender_id).where(*where))
+
+        if search.words.strip():
+            conditions.append(
+                senders_where(
+                    found.c.type_name == "user", func.lower(found.c.data).like(_like(search.words.strip()), escape="\\")
+                )
+            )
+        if search.need:
+            conditions.append(
+                senders_where(
+                    found.c.type_name == "slot", found.c.action_name == "needs", found.c.data.like(f'%"{search.need}"%')
+                )
+            )
+        if search.place.strip():
+            conditions.append(
+                senders_where(
+                    found.c.type_name == "slot",
+                    found.c.action_name.in_(("place", "district", "local_authority")),
+                    func.lower(found.c.data).like(_like(search.place.strip()), escape="\\"),
+                )
+            )
+        if search.age_band:
+            conditions.append(e.c.sender_id.in_(sorted(self._senders_in_age_band(search.age_band))))
+        if search.only is not None:
+            conditions.append(e.c.sender_id.in_(sorted(search.only)))
+        if search.excluding:
+            conditions.append(e.c.sender_id.not_in(sorted(search.excluding)))
+        return conditions
+
+    def _senders_in_age_band(self, band: str) -> set[str]:
+        """Conversations whose last age given falls in `band` (read in Python: the age is inside JSON)."""
+        e = events
+        query = select(e.c.sender_id, e.c.data).where(e.c.type_name == "slot", e.c.action_name == "age_years").order_by(e.c.id)
+        last: dict[str, object] = {}
+        for row in self._rows(query):
+            last[row.sender_id] = _json(row.data).get("value")
+        return {sender for sender, age in last.items() if isinstance(age, (int, float)) and age_band(float(age)) == band}
 
     def asked_for_person(self, limit: int = 500) -> list[Summary]:
         """The conversations where the parent asked for a person (the newest `limit`)."""
@@ -391,8 +494,10 @@ class ConversationStore:
 
 
 def _summary_events(table):
-    """Only the events that change the summary: detail slots, forgetting, bot messages with cards."""
+    """Only the events that change the summary: detail slots, forgetting, bot messages with cards,
+    and the parent's messages (for the first one)."""
     return or_(
+        table.c.type_name == "user",
         and_(table.c.type_name == "slot", table.c.action_name.in_(DETAIL_SLOTS)),
         table.c.type_name.in_(tuple(FORGETTING_EVENTS)),
         and_(table.c.type_name == "bot", table.c.data.like('%"custom": {%')),

@@ -46,6 +46,8 @@ class TriageForm:
     needs: list[str] = field(default_factory=list)
     place: str = ""
     description: str = ""
+    send: list[str] = field(default_factory=list)
+    """Services and signposts (ids) ticked to send to the caller."""
 
     @classmethod
     def from_post(cls, form) -> TriageForm:
@@ -54,6 +56,7 @@ class TriageForm:
             needs=[str(v) for v in form.getall("needs", [])],
             place=str(form.get("place", "")).strip(),
             description=str(form.get("description", "")).strip(),
+            send=[str(v) for v in form.getall("send", [])],
         )
 
 
@@ -191,6 +194,26 @@ def signpost_contact(card: dict) -> str:
 def place_text(place: ResolvedPlace) -> str:
     """What was named, its district and its authority: "Waterlooville, Havant, Hampshire"."""
     return ", ".join(dict.fromkeys(p for p in (place.matched, place.district_name, place.authority_name) if p))
+
+
+def send_summary(outcome: Outcome, chosen: list[str]) -> str:
+    """A short text of the ticked services and signposts, to read out to the caller or copy into a message."""
+    wanted = set(chosen)
+    lines = ["Here are the services we talked about:"]
+    number = 0
+    for card in outcome.cards:
+        if str(card.get("id")) in wanted:
+            number += 1
+            lines.append(f"{number}. {card['name']}: {card['how_to_access']} Contact: {card['contact']}")
+    for card in outcome.signposts:
+        if str(card.get("id")) in wanted:
+            number += 1
+            contact = signpost_contact(card)
+            lines.append(f"{number}. {card['name']}" + (f": {contact}" if contact else ""))
+    if number == 0:
+        return ""
+    lines.append("If a child is in danger, call 999.")
+    return "\n".join(lines)
 
 
 def case_notes(caller: Caller, outcome: Outcome, catalogue: Catalogue, staff: str, now: datetime) -> str:

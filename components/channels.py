@@ -18,7 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from knowledge.db import database_url, make_engine
-from knowledge.helpline import OutageHelpline, outage_reply
+from knowledge.outage_helpline import OutageHelpline, outage_reply
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _helpline: OutageHelpline | None = None
 
 def no_reply_message() -> dict:
     """The kind reply with the helpline: from the knowledge base ($LOCAL_OFFER_DATABASE_URL) while it answers,
-    else the last one read, else the seed file (see knowledge/helpline.py)."""
+    else the last one read, else the seed file (see knowledge/outage_helpline.py)."""
     global _helpline
     if _helpline is None:
         _helpline = OutageHelpline(make_engine(database_url()))

@@ -13,7 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from knowledge import models as m
 from knowledge.audit import EditConflict, check_version, record_change
 
-KINDS = ("helpful", "problem")
+KINDS = ("helpful", "problem", "missing")
+"""missing: "Tell us what's missing", a parent's general comment on the Local Offer."""
 MAX_COMMENT_LENGTH = 2000
 
 
@@ -22,7 +23,13 @@ class FeedbackError(ValueError):
 
 
 def submit_feedback(
-    session: Session, kind: str, *, helpful: bool | None = None, service_id: str | None = None, comment: str = ""
+    session: Session,
+    kind: str,
+    *,
+    helpful: bool | None = None,
+    service_id: str | None = None,
+    comment: str = "",
+    sender_id: str | None = None,
 ) -> m.Feedback:
     """Validate and store one piece of feedback (in the caller's transaction)."""
     comment = (comment or "").strip()
@@ -38,9 +45,13 @@ def submit_feedback(
             raise FeedbackError("Tell us what is wrong with this service's details")
         if service_id is None:
             raise FeedbackError("Say which service the problem is with")
+    if kind == "missing" and not comment:
+        raise FeedbackError("Tell us what is missing from the Local Offer")
     if service_id is not None and session.get(m.Service, service_id) is None:
         raise FeedbackError("We could not find that service")
-    feedback = m.Feedback(kind=kind, helpful=helpful if kind == "helpful" else None, service_id=service_id, comment=comment)
+    feedback = m.Feedback(
+        kind=kind, helpful=helpful if kind == "helpful" else None, service_id=service_id, comment=comment, sender_id=sender_id
+    )
     session.add(feedback)
     session.flush()
     return feedback
@@ -49,7 +60,7 @@ def submit_feedback(
 # --- The administrators' side: the queue, responses and the published comments (regulation 56) ---
 
 STATUSES = {"new": "New", "in_progress": "In progress", "closed": "Closed"}
-KIND_NAMES = {"helpful": "Was this helpful?", "problem": "Problem with a service"}
+KIND_NAMES = {"helpful": "Was this helpful?", "problem": "Problem with a service", "missing": "Something missing"}
 MAX_SUMMARY_LENGTH = 2000
 MAX_RESPONSE_LENGTH = 4000
 
@@ -78,6 +89,7 @@ def feedback_record(feedback: m.Feedback) -> dict:
         "created_at": feedback.created_at,
         "kind": feedback.kind,
         "helpful": feedback.helpful,
+        "sender_id": feedback.sender_id,
         "service_id": feedback.service_id,
         "comment": feedback.comment,
         **response_record(feedback),

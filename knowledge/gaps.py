@@ -31,9 +31,12 @@ AGE_BAND_NAMES = {
 }
 REASONS = {
     "no_match": "Nothing in the Local Offer fitted",
+    "only_general": "Found only general services (for any need), nothing for this need",
     "out_of_area": "Lives outside our area",
     "over_age": "Aged 26 or over",
 }
+GAP_REASONS = ("no_match", "only_general")
+"""Searches that show a gap in the local offer (out-of-area and over-25 searches are counted apart)."""
 SORTS = ("count", "need", "age", "area")
 UNKNOWN_AREA = "Area not known"
 
@@ -78,6 +81,14 @@ class GapReport:
     by_area: tuple[tuple[str, int], ...]
     by_reason: tuple[tuple[str, str, int], ...]
     """(reason code, plain name, count) for every reason, zeros included."""
+    outside_rows: tuple[GapRow, ...] = ()
+    """Searches by families outside our area, by need, age band and their own council."""
+    outside_total: int = 0
+
+    @property
+    def gaps(self) -> int:
+        """Local searches that found nothing, or only general services."""
+        return sum(count for code, _name, count in self.by_reason if code in GAP_REASONS)
 
 
 def parse_date(text: str | None, field: str, label: str) -> date | None:
@@ -131,8 +142,9 @@ def gap_report(
     needs: Counter = Counter()
     areas: Counter = Counter()
     reasons: Counter = Counter()
+    outside: Counter = Counter()
     area_cache: dict[tuple, Area] = {}
-    total = 0
+    total = outside_total = 0
     for need_text, band, district_gss, authority_gss, reason in session.execute(query):
         total += 1
         reasons[reason] += 1
@@ -140,8 +152,13 @@ def gap_report(
         if key not in area_cache:
             area_cache[key] = area_of(catalogue, district_gss, authority_gss)
         area = area_cache[key]
-        areas[area] += 1
         codes = [c for c in dict.fromkeys((need_text or "").split(",")) if c] or ["unknown"]
+        if reason == "out_of_area":  # their own council's gap, not ours: a table of its own
+            outside_total += 1
+            for code in codes:
+                outside[(code, band, area)] += 1
+            continue
+        areas[area] += 1
         for code in codes:
             needs[code] += 1
             cells[(code, band, area)] += 1
@@ -153,6 +170,7 @@ def gap_report(
         return label[:1].upper() + label[1:]  # plain names are lower case ("sight loss or visual impairment")
 
     rows = [GapRow(code, need_name(code), band, area, count) for (code, band, area), count in cells.items()]
+    outside_rows = [GapRow(code, need_name(code), band, area, count) for (code, band, area), count in outside.items()]
     band_rank = {band: i for i, band in enumerate(AGE_BANDS)}
 
     def by_name(row: GapRow):
@@ -165,17 +183,22 @@ def gap_report(
         "area": lambda r: (r.area.name.lower(), r.need.lower(), band_rank.get(r.age_band, 99)),
     }
     rows.sort(key=orders[sort])
+    outside_rows.sort(key=orders[sort])
     by_need = sorted(((need_name(code), n) for code, n in needs.items()), key=lambda item: (-item[1], item[0].lower()))
     by_area = sorted(((area.name, n) for area, n in areas.items()), key=lambda item: (-item[1], item[0].lower()))
     known = [(code, name, reasons.get(code, 0)) for code, name in REASONS.items()]
     other = [(code, code, n) for code, n in sorted(reasons.items()) if code not in REASONS]
-    return GapReport(date_from, date_to, total, tuple(rows), tuple(by_need), tuple(by_area), tuple(known + other))
+    return GapReport(
+        date_from, date_to, total, tuple(rows), tuple(by_need), tuple(by_area), tuple(known + other),
+        tuple(outside_rows), outside_total,
+    )  # fmt: skip
 
 
 CSV_HEADER = ("Need", "Age band", "Area", "Area type", "Searches that found nothing")
 
 
-def csv_rows(report: GapReport) -> list[tuple[str, ...]]:
-    """The table as text cells, in the order shown on the page."""
+def csv_rows(report: GapReport, outside: bool = False) -> list[tuple[str, ...]]:
+    """The table as text cells, in the order shown on the page (`outside`: the out-of-area table)."""
     kinds = {"district": "District", "authority": "Authority", "unknown": "Not known"}
-    return [(r.need, r.age_band_name, r.area.name, kinds[r.area.kind], str(r.count)) for r in report.rows]
+    rows = report.outside_rows if outside else report.rows
+    return [(r.need, r.age_band_name, r.area.name, kinds[r.area.kind], str(r.count)) for r in rows]

@@ -16,6 +16,8 @@ from knowledge.validation import review_due
 UNMET_STATUSES = ("no_match", "out_of_area", "over_age")
 ONLY_GENERAL = "only_general"
 """The unmet reason for a search where services fit, but none specifically for the child's need."""
+UNMET_REASONS = (*UNMET_STATUSES, ONLY_GENERAL)
+"""Why a search is logged for the gap report."""
 
 
 class KnowledgeBase:
@@ -36,9 +38,12 @@ class KnowledgeBase:
             self.record_unmet(result)
         return result
 
-    def record_unmet(self, result: EligibilityResult) -> None:
-        """Log a search that found nothing eligible, or only general help ("only_general"):
-        needs, age band and area only."""
+    def record_unmet(self, result: EligibilityResult, reason: str | None = None) -> None:
+        """Log a search that found nothing eligible, or only general help ("only_general"): needs, age band
+        and area only. `reason` defaults to the result's own (its status, or only_general)."""
+        reason = reason or (ONLY_GENERAL if result.status == "ok" and result.only_general else result.status)
+        if reason not in UNMET_REASONS:
+            raise ValueError(f"not a reason for the gap report: {reason}")
         place = result.place
         with self.sessions.begin() as session:
             session.add(
@@ -47,7 +52,7 @@ class KnowledgeBase:
                     age_band=age_band(result.age),
                     district_gss=place.district_gss if place else None,
                     authority_gss=place.authority_gss if place else None,
-                    reason=ONLY_GENERAL if result.status == "ok" and result.only_general else result.status,
+                    reason=reason,
                 )
             )
 

@@ -348,6 +348,8 @@ class Feedback(Base):
     responded_at = Column(DateTime)
     responded_by = Column(String(120))
     version = Column(Integer, nullable=False, default=1)
+    sender_id = Column(String(255))
+    """The conversation it came from (so staff can read it); None from the public form."""
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -360,6 +362,75 @@ class Handoff(Base):
     handled_at = Column(DateTime, nullable=False, default=utcnow)
     handled_by = Column(String(120), nullable=False)
     note = Column(Text)
+
+
+# --- The helpline: opening hours, live chats with staff, call-back requests ---
+
+
+class HelplineHours(Base):
+    """When the helpline takes live chats: one row a weekday (0 Monday to 6 Sunday), times in England.
+
+    `opens`/`closes` are "HH:MM"; both empty means closed that day. Administrators edit them.
+    """
+
+    __tablename__ = "helpline_hours"
+    weekday = Column(Integer, primary_key=True, autoincrement=False)
+    opens = Column(String(5))
+    closes = Column(String(5))
+
+
+class LiveChat(Base):
+    """A parent waiting for, or chatting with, a member of staff in the widget.
+
+    status: waiting (in the queue), live (claimed by staff), returned (handed back to the
+    assistant), closed (staff ended it), timed_out (nobody claimed it in time), cancelled (the
+    parent stopped waiting). While waiting or live, the assistant is paused for this conversation.
+    """
+
+    __tablename__ = "live_chat"
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    status = Column(String(20), nullable=False, default="waiting", index=True)
+    requested_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_by = Column(String(120))
+    claimed_by_name = Column(String(200))
+    claimed_at = Column(DateTime)
+    ended_at = Column(DateTime)
+
+
+class LiveMessage(Base):
+    """One message in a live chat: from the parent, from staff, or a notice ("Sam has joined")."""
+
+    __tablename__ = "live_message"
+    id = Column(Integer, primary_key=True)
+    chat_id = Column(Integer, ForeignKey("live_chat.id", ondelete="CASCADE"), nullable=False, index=True)
+    author = Column(String(10), nullable=False)
+    author_name = Column(String(200))
+    text = Column(Text, nullable=False)
+    sent_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class CallbackRequest(Base):
+    """A parent's request to be called or e-mailed back, given with their consent.
+
+    Personal data sits only in the `contact_*` columns and `best_time`: they are erased when the
+    request is closed, and the whole row is deleted after the retention period
+    (knowledge.helpline.purge_callback_requests). Never written to logs.
+    """
+
+    __tablename__ = "callback_request"
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    requested_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    consent_at = Column(DateTime, nullable=False, default=utcnow)
+    contact_phone = Column(String(40))
+    contact_email = Column(String(254))
+    contact_best_time = Column(String(200))
+    claimed_by = Column(String(120))
+    claimed_at = Column(DateTime)
+    note = Column(Text)
+    closed_at = Column(DateTime)
+    closed_by = Column(String(120))
 
 
 CATALOGUE_MODELS = (

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from knowledge import models as m
 from knowledge.formats import read_file
+from knowledge.helpline import WEEKDAYS
 from knowledge.importer import ImportReport, import_dataset
 from knowledge.records import Dataset
 from knowledge.text import loose
@@ -229,4 +230,16 @@ def load_seed(session: Session, seed_dir: Path = SEED_DIR, today: date | None = 
     report.changed["signposts"] = load_signposts(session, seed_dir / "signposts.yaml")
     session.flush()
     report.services = import_dataset(session, read_service_files(seed_dir), today=today)
+    report.changed["helpline hours"] = load_helpline_hours(session, seed_dir / "helpline_hours.yaml")
     return report
+
+
+def load_helpline_hours(session: Session, path: Path) -> int:
+    """The helpline's opening hours, only into an empty table (administrators' changes are kept)."""
+    if not path.exists() or session.execute(select(m.HelplineHours).limit(1)).first() is not None:
+        return 0
+    days = yaml.safe_load(path.read_text()) or {}
+    for weekday, name in enumerate(WEEKDAYS):
+        hours = days.get(name) or {}
+        session.add(m.HelplineHours(weekday=weekday, opens=hours.get("opens"), closes=hours.get("closes")))
+    return len(WEEKDAYS)

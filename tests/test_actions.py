@@ -619,6 +619,7 @@ def test_talk_to_person_gives_the_local_helpline(kb, catalogue):
         text = sent[0]["text"]
         assert all(sp.phone in text for sp in local)
         assert not [sp.phone for sp in helplines if sp not in local and sp.phone in text]
+        assert sent[-1]["custom"] == {"type": "handoff_offer"}  # the widget offers a person or a call-back
 
 
 @pytest.mark.parametrize("authority", [None, "Reading", OUTSIDE_UNKNOWN_AUTHORITY])

@@ -55,17 +55,33 @@ def test_unmet_searches_are_counted_by_need_age_band_and_area(gap_kb):
     vision, autism, adhd = (sentence_case(catalogue.vocabulary.label(c)) for c in ("vision", "autism", "adhd"))
     assert report.total == 4
     cells = {(r.need, r.age_band, r.area.name, r.area.kind): r.count for r in report.rows}
-    assert cells == {
-        (vision, "5-10", "Gosport", "district"): 2,
+    assert cells == {(vision, "5-10", "Gosport", "district"): 2, (autism, "26+", "Havant", "district"): 1}
+    outside = {(r.need, r.age_band, r.area.name, r.area.kind): r.count for r in report.outside_rows}
+    assert outside == {
         (autism, "5-10", "Reading (outside our area)", "authority"): 1,
         (adhd, "5-10", "Reading (outside our area)", "authority"): 1,
-        (autism, "26+", "Havant", "district"): 1,
     }
+    assert report.outside_total == 1
     assert report.rows[0].count == 2  # sorted by count, most first
-    assert dict(report.by_need) == {vision: 2, autism: 2, adhd: 1}
-    assert dict(report.by_area) == {"Gosport": 2, "Reading (outside our area)": 1, "Havant": 1}
+    assert dict(report.by_need) == {vision: 2, autism: 1}  # out-of-area searches are not our gaps
+    assert dict(report.by_area) == {"Gosport": 2, "Havant": 1}
     assert report.by_area[0] == ("Gosport", 2)
-    assert [(code, n) for code, _name, n in report.by_reason] == [("no_match", 2), ("out_of_area", 1), ("over_age", 1)]
+    assert [(code, n) for code, _name, n in report.by_reason] == [
+        ("no_match", 2), ("only_general", 0), ("out_of_area", 1), ("over_age", 1),
+    ]  # fmt: skip
+    assert report.gaps == 2
+
+
+def test_searches_that_found_only_general_services_count_as_gaps(gap_kb):
+    result = gap_kb.find(4, ["hearing"], "Fareham", record_unmet=False)
+    gap_kb.record_unmet(result, "only_general")  # as the search action does when every match is for any need
+    report = report_of(gap_kb)
+    assert dict((code, n) for code, _name, n in report.by_reason)["only_general"] == 1
+    assert report.gaps == 3 and report.total == 5
+    hearing = sentence_case(gap_kb.catalogue().vocabulary.label("hearing"))
+    assert (hearing, "0-4", "Fareham") in {(r.need, r.age_band, r.area.name) for r in report.rows}
+    with pytest.raises(ValueError):
+        gap_kb.record_unmet(result, "bored")
 
 
 def test_the_report_is_limited_to_the_dates_asked_for(gap_kb):
@@ -77,7 +93,7 @@ def test_the_report_is_limited_to_the_dates_asked_for(gap_kb):
     assert report_of(gap_kb, date_from=today - timedelta(days=1)).total == 3
     assert report_of(gap_kb, date_from=today, date_to=today).total == 3
     old = report_of(gap_kb, date_to=today - timedelta(days=30))
-    assert old.total == 1 and {r.area.name for r in old.rows} == {"Reading (outside our area)"}
+    assert old.total == 1 and old.rows == () and {r.area.name for r in old.outside_rows} == {"Reading (outside our area)"}
     assert report_of(gap_kb, date_from=today + timedelta(days=1)).rows == ()
 
 

@@ -29,7 +29,7 @@ from components.stores import URLTrackerStore
 from knowledge import models as m
 from knowledge.db import PROJECT_ROOT, make_engine, tracker_store_url
 from knowledge.formats import read_text, spreadsheet_safe, write_csv
-from knowledge.helpline import OutageHelpline, seed_contact
+from knowledge.outage_helpline import OutageHelpline, seed_contact
 from knowledge.seed import DEFAULT_HELPLINE_ID, seed_helpline
 from tests.test_conversations import DOMAIN, Chat
 from tests.test_web_widget import chat, new_conversation, token_for
@@ -399,7 +399,7 @@ async def test_the_call_back_queue_shows_every_waiting_parent_however_many(web, 
     store.engine.dispose()
     await web.sign_in("staff")
     page = await (await web.get("/console/queue")).text()
-    assert "Waiting (505)" in page
+    assert "Asked for a person in the chat (505)" in page
     assert page.index("/console/conversations/parent-000") < page.index("/console/conversations/parent-504")
 
 

@@ -211,7 +211,7 @@ async def test_the_queue_lists_who_is_waiting_oldest_first_and_handles_and_reope
     username = await web.sign_in("staff")
 
     page = await (await web.get("/console/queue")).text()
-    assert "Waiting (2)" in page and "Handled (0)" in page
+    assert "Asked for a person in the chat (2)" in page and "Handled (0)" in page
     assert page.index('href="/console/conversations/first"') < page.index('href="/console/conversations/second"')
     assert "/console/conversations/never" not in page
     assert has(page, "7 years") and has(page, "Havant, Hampshire")
@@ -227,7 +227,7 @@ async def test_the_queue_lists_who_is_waiting_oldest_first_and_handles_and_reope
         assert [(a.entity_id, a.action, a.actor) for a in audit] == [("first", "create", username)]
     page = await (await web.get("/console/queue?done=handled")).text()
     assert "govuk-notification-banner--success" in page and "Marked as handled" in page
-    assert "Waiting (1)" in page and "Handled (1)" in page
+    assert "Asked for a person in the chat (1)" in page and "Handled (1)" in page
     handled_part = page[page.index("Handled (1)") :]
     assert "/console/conversations/first" in handled_part and username in handled_part
     assert "Called back, sent SENDIAS details" in handled_part
@@ -239,7 +239,7 @@ async def test_the_queue_lists_who_is_waiting_oldest_first_and_handles_and_reope
     with web.kb.sessions() as session:
         assert session.get(m.Handoff, "first") is None
     page = await (await web.get("/console/queue?done=reopened")).text()
-    assert "Moved back to the queue" in page and "Waiting (2)" in page and "Handled (0)" in page
+    assert "Moved back to the queue" in page and "Asked for a person in the chat (2)" in page and "Handled (0)" in page
 
 
 async def test_a_parent_who_asks_again_after_being_handled_is_waiting_again(web, tracker):
@@ -247,12 +247,12 @@ async def test_a_parent_who_asks_again_after_being_handled_is_waiting_again(web,
     await save(tracker, chat)
     await web.sign_in("staff")
     assert (await web.submit("/console/queue/again/handled", {}, form_page="/console/queue")).status == 303
-    assert "Waiting (0)" in await (await web.get("/console/queue")).text()
+    assert "Asked for a person in the chat (0)" in await (await web.get("/console/queue")).text()
     chat.clock = time.time() + 60  # after the handling, which is timed by the real clock
     chat.user("can I talk to someone again", intent="talk_to_person")
     await save(tracker, chat)
     page = await (await web.get("/console/queue")).text()
-    assert "Waiting (1)" in page and "Asked again" in page
+    assert "Asked for a person in the chat (1)" in page and "Asked again" in page
 
 
 async def test_references_with_slashes_and_spaces_work_in_every_address(web, tracker):

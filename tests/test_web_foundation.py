@@ -67,7 +67,7 @@ async def test_sign_in_with_a_wrong_password_says_so_and_sets_no_session(web):
     assert SESSION_COOKIE not in web.session.cookie_jar.filter_cookies(web.make_url("/"))
 
 
-@pytest.mark.parametrize("role, home", [("staff", "/console"), ("editor", "/admin"), ("administrator", "/console")])
+@pytest.mark.parametrize("role, home", [("staff", "/console"), ("editor", "/admin"), ("administrator", "/admin")])
 async def test_sign_in_goes_to_the_roles_home_with_a_secure_host_only_cookie(web, role, home):
     web.make_account("someone", role)
     web.app["settings"].cookie_secure = True

@@ -255,18 +255,25 @@ async def test_the_gap_report_table_chart_and_csv_agree(web, gaps_kb):
     vision = label[:1].upper() + label[1:]
     rows = table_rows(body, "gap-table")
     assert rows[0] == [vision, "5 to 10", "Gosport", "District", "2"]
-    assert ["Reading (outside our area)", "Authority"] == rows[1][2:4]
-    assert sorted(int(r[4]) for r in rows) == [1, 1, 1, 2]
+    assert sorted(int(r[4]) for r in rows) == [1, 2]  # Reading's search is not one of our gaps
     assert [int(r[4]) for r in rows] == sorted((int(r[4]) for r in rows), reverse=True)
-    assert "4 searches found nothing" in body
+    outside = table_rows(body, "outside-table")
+    assert sorted(r[0] for r in outside) == sorted(
+        [label[:1].upper() + label[1:] for label in (gaps_kb.catalogue().vocabulary.label(c) for c in ("autism", "adhd"))]
+    )
+    assert {r[2] for r in outside} == {"Reading (outside our area)"}
+    assert "4 searches found nothing" in body and "Gaps in our Local Offer: 2" in body
     assert re.search(r'id="reason-no_match">2<', body) and re.search(r'id="reason-out_of_area">1<', body)
+    assert re.search(r'id="reason-only_general">0<', body)
 
-    # the charts: accessible SVG, styled by classes (the CSP forbids style attributes)
+    # the charts: accessible SVG, styled by classes (the CSP forbids style attributes), and as tables
     assert body.count('role="img"') == 2 and 'aria-labelledby="chart-need-title chart-need-desc"' in body
-    assert '<title id="chart-need-title">Searches that found nothing, by need</title>' in body
+    assert '<title id="chart-need-title">Local searches that found nothing specific, by need</title>' in body
     assert f"{vision}: 2 searches" in re.search(r'<desc id="chart-need-desc">(.*?)</desc>', body, re.S).group(1)
     assert "Gosport: 2 searches" in re.search(r'<desc id="chart-area-desc">(.*?)</desc>', body, re.S).group(1)
-    assert body.count('class="app-chart__bar"') == 3 + 3  # vision, autism, adhd; Gosport, Reading, Havant
+    assert body.count('class="app-chart__bar"') == 2 + 2  # vision, autism; Gosport, Havant
+    assert [vision, "2"] in table_rows(body, "chart-need-table")
+    assert "…" not in body  # long labels wrap, never cut short
     assert "style=" not in body
 
     response = await web.get("/admin/gaps.csv")
@@ -274,7 +281,7 @@ async def test_the_gap_report_table_chart_and_csv_agree(web, gaps_kb):
     assert "attachment" in response.headers["Content-Disposition"]
     lines = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
     assert lines[0] == ["Need", "Age band", "Area", "Area type", "Searches that found nothing"]
-    assert lines[1:] == rows
+    assert lines[1:3] == rows and len(lines) == 1 + len(rows) + len(outside)  # ours, then other councils'
 
 
 async def test_the_gap_report_filters_by_date_and_sorts(web, gaps_kb):
@@ -282,10 +289,10 @@ async def test_the_gap_report_filters_by_date_and_sorts(web, gaps_kb):
     today = m.utcnow().date().isoformat()
     body = await (await web.get(f"/admin/gaps?from={today}&to={today}&sort=area")).text()
     areas = [r[2] for r in table_rows(body, "gap-table")]
-    assert areas == sorted(areas, key=str.lower) and len(areas) == 4
+    assert areas == sorted(areas, key=str.lower) and len(areas) == 2
     assert "/admin/gaps.csv?from=" in body
     csv_body = (await (await web.get(f"/admin/gaps.csv?from={today}&to={today}&sort=area")).read()).decode("utf-8-sig")
-    assert [line[2] for line in list(csv.reader(io.StringIO(csv_body)))[1:]] == areas
+    assert [line[2] for line in list(csv.reader(io.StringIO(csv_body)))[1:3]] == areas
 
     body = await (await web.get("/admin/gaps?from=2020-01-01&to=2020-12-31")).text()
     assert "0 searches found nothing" in body and 'id="gap-table"' not in body

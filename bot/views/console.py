@@ -13,10 +13,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot import triage
+from bot.assistant_control import pause, resume, time_out_waiting
 from bot.auth import requires
-from bot.conversations import LOCAL_TIME, ConversationStore, Summary, age_in_words, bold_segments, local_from_utc
+from bot.conversations import LOCAL_TIME, ConversationStore, Search, Summary, age_in_words, bold_segments, local_from_utc
 from bot.inputs import page_number
 from bot.render import redirect, render
+from knowledge import helpline as line
 from knowledge import models as m
 from knowledge.audit import record_change
 from knowledge.db import tracker_store_url
@@ -85,22 +87,66 @@ def _date(value: str, label: str, errors: dict, field: str) -> date | None:
         return None
 
 
+AGE_BANDS = [("0-4", "0 to 4"), ("5-10", "5 to 10"), ("11-15", "11 to 15"), ("16-18", "16 to 18"), ("19-25", "19 to 25")]
+HANDLED_OPTIONS = [("yes", "Handled by staff"), ("no", "Asked for a person, not yet handled")]
+FILTER_FIELDS = ("from", "to", "asked", "need", "place", "age", "words", "handled")
+
+
+def handled_senders(request: web.Request) -> frozenset[str]:
+    """Conversations staff dealt with: marked handled, a call-back done, or a live chat they ended."""
+    with request.app["kb"].sessions() as session:
+        marked = session.execute(select(m.Handoff.sender_id)).scalars().all()
+        called = (
+            session.execute(select(m.CallbackRequest.sender_id).where(m.CallbackRequest.closed_at.is_not(None))).scalars().all()
+        )
+        chats = session.execute(select(m.LiveChat.sender_id).where(m.LiveChat.status.in_(("returned", "closed")))).scalars().all()
+    return frozenset([*marked, *called, *chats])
+
+
+def _search(request: web.Request, filters: dict, errors: dict) -> Search:
+    catalogue = request.app["kb"].catalogue()
+    if filters["need"] and filters["need"] not in {code for code, _ in triage.need_options(catalogue)}:
+        errors["need"] = "Choose a need from the list"
+    if filters["age"] and filters["age"] not in dict(AGE_BANDS):
+        errors["age"] = "Choose an age band from the list"
+    if filters["handled"] and filters["handled"] not in dict(HANDLED_OPTIONS):
+        errors["handled"] = "Choose whether it was handled from the list"
+    for name in ("place", "words"):
+        if len(filters[name]) > 100:
+            errors[name] = "Search for 100 characters or fewer"
+    only, excluding = None, frozenset()
+    if filters["handled"] == "yes":
+        only = handled_senders(request)
+    elif filters["handled"] == "no":
+        excluding = handled_senders(request)
+    return Search(
+        need=filters["need"],
+        place=filters["place"],
+        words=filters["words"],
+        age_band=filters["age"],
+        only=only,
+        excluding=excluding,
+    )
+
+
 @routes.get("/console")
 @requires("console")
 async def conversations(request: web.Request) -> web.Response:
     query = request.query
-    filters = {"from": query.get("from", "").strip(), "to": query.get("to", "").strip(), "asked": query.get("asked", "")}
+    filters = {name: query.get(name, "").strip() for name in FILTER_FIELDS}
     errors: dict[str, str] = {}
     since = _date(filters["from"], "from", errors, "from")
     until = _date(filters["to"], "to", errors, "to")
     if since and until and since > until:
         errors["to"] = "The 'to' date must be the same as or after the 'from' date"
     number = page_number(query.get("page"))
-    asked_only = filters["asked"] == "1"
+    asked_only = filters["asked"] == "1" or filters["handled"] == "no"
+    search = _search(request, filters, errors)
     if errors:
         page, status = None, 400
     else:
-        page, status = _store(request).recent(since=since, until=until, asked_only=asked_only, page=number), 200
+        page = _store(request).recent(since=since, until=until, asked_only=asked_only, page=number, search=search)
+        status = 200
     rows = []
     if page is not None:
         handoffs = _handoffs(request, [c.sender_id for c in page.conversations])
@@ -128,6 +174,9 @@ async def conversations(request: web.Request) -> web.Response:
         filters=filters,
         page=page,
         rows=rows,
+        need_options=triage.need_options(request.app["kb"].catalogue()),
+        age_options=AGE_BANDS,
+        handled_options=HANDLED_OPTIONS,
         previous_url=page_link(page.number - 1) if page and page.number > 1 else "",
         next_url=page_link(page.number + 1) if page and page.number < page.pages else "",
     )
@@ -142,12 +191,16 @@ async def conversation(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="There is no conversation with that reference.")
     summary = found.summary
     handoff = _handoffs(request, [sender_id]).get(sender_id)
+    with request.app["kb"].sessions() as session:
+        live = _live_messages(line.messages_after(session, [c.id for c in line.chats_of(session, sender_id)]))
     return render(
         request,
         "console/conversation.html",
         title="Conversation",
         c=summary,
         turns=found.turns,
+        history=need_history(request, summary),
+        live_messages=live,
         needs=_labels(request)(summary.needs),
         callback=_callback(summary, handoff),
         handled_url=queue_url(sender_id, "handled"),
@@ -178,8 +231,24 @@ async def queue(request: web.Request) -> web.Response:
         (done if callback["handled"] else waiting).append(row)
     waiting.sort(key=lambda r: r["callback"]["waiting_since"])
     done.sort(key=lambda r: r["callback"]["handled_at"], reverse=True)
-    banner = {"handled": "Marked as handled", "reopened": "Moved back to the queue"}.get(request.query.get("done", ""), "")
-    return render(request, "console/queue.html", title="Call-back queue", waiting=waiting, done=done, banner=banner)
+    banner = {
+        "handled": "Marked as handled",
+        "reopened": "Moved back to the queue",
+        "returned": "Handed back to the assistant",
+        "closed": "Chat ended",
+        "claimed": "Call-back claimed",
+        "callback": "Call-back closed and the contact details erased",
+    }.get(request.query.get("done", ""), "")
+    await time_out_waiting(request.app)
+    return render(
+        request,
+        "console/queue.html",
+        title="Call-back queue",
+        waiting=waiting,
+        done=done,
+        banner=banner,
+        **_queue_extras(request),
+    )
 
 
 def _known_asker(request: web.Request, sender_id: str) -> Summary:
@@ -236,7 +305,15 @@ async def reopen(request: web.Request) -> web.Response:
 
 def _triage_page(request: web.Request, form: triage.TriageForm, *, status=200, errors=None, **result) -> web.Response:
     catalogue = request.app["kb"].catalogue()
-    context = {"caller": None, "outcome": None, "notes": "", "needs_labels": [], "age_text": "", "place_text": ""}
+    context = {
+        "caller": None,
+        "outcome": None,
+        "notes": "",
+        "needs_labels": [],
+        "age_text": "",
+        "place_text": "",
+        "send_text": "",
+    }
     context.update(result)
     return render(
         request,
@@ -278,9 +355,274 @@ async def triage_search(request: web.Request) -> web.Response:
         outcome=outcome,
         notes=notes,
         needs_labels=[catalogue.vocabulary.label(n) for n in caller.needs],
+        send_text=triage.send_summary(outcome, form.send),
         age_text=age_in_words(caller.age),
         place_text=triage.place_text(caller.place),
     )
+
+
+# --- Live chats with parents and call-back requests ---------------------------------------------------
+
+
+def need_history(request: web.Request, summary: Summary) -> dict:
+    """Every need mentioned, as labels, and each change in words ("added ADHD; removed autism")."""
+    label = request.app["kb"].catalogue().vocabulary.label
+    changes = []
+    for added, removed in summary.need_changes:
+        words = [f"added {label(code)}" for code in added] + [f"removed {label(code)}" for code in removed]
+        changes.append("; ".join(words))
+    return {"mentioned": [label(code) for code in summary.needs_mentioned], "changes": changes}
+
+
+def _live_messages(rows: list[m.LiveMessage]) -> list[dict]:
+    who = {"parent": "Parent", "notice": "Notice"}
+    return [
+        {
+            "id": row.id,
+            "author": row.author,
+            "who": who.get(row.author) or row.author_name or "Staff",
+            "text": row.text,
+            "at": local_from_utc(row.sent_at),
+        }
+        for row in rows
+    ]
+
+
+def live_url(chat_id: int, action: str = "") -> str:
+    return f"/console/live/{chat_id}" + (f"/{action}" if action else "")
+
+
+def _chat_or_404(session, request: web.Request) -> m.LiveChat:
+    try:
+        chat = session.get(m.LiveChat, int(request.match_info["chat_id"]))
+    except ValueError:
+        chat = None
+    if chat is None:
+        raise web.HTTPNotFound(text="There is no live chat with that reference.")
+    return chat
+
+
+def _mine_or_403(request: web.Request, chat: m.LiveChat) -> None:
+    """Only the member of staff who claimed a chat may write in it, hand it back or close it."""
+    if chat.status != "live":
+        raise web.HTTPConflict(text="This chat is not live: claim it first, or it has ended.")
+    if chat.claimed_by != request["account"].username:
+        raise web.HTTPForbidden(text=f"{chat.claimed_by_name or chat.claimed_by} is talking to this parent.")
+
+
+def _wants_json(request: web.Request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@routes.get("/console/live/{chat_id}")
+@requires("console")
+async def live_chat(request: web.Request) -> web.Response:
+    with request.app["kb"].sessions() as session:
+        chat = _chat_or_404(session, request)
+        messages = _live_messages(line.messages_after(session, [chat.id]))
+        position = line.place_in_queue(session, chat)
+        session.expunge(chat)
+    found = _store(request).conversation(chat.sender_id)
+    summary = found.summary if found else Summary(chat.sender_id, None, None, 0)
+    return render(
+        request,
+        "console/live.html",
+        title="Live chat",
+        chat=chat,
+        position=position,
+        requested_at=local_from_utc(chat.requested_at),
+        mine=chat.status == "live" and chat.claimed_by == request["account"].username,
+        c=summary,
+        needs=_labels(request)(summary.needs),
+        history=need_history(request, summary),
+        turns=found.turns if found else [],
+        segments=bold_segments,
+        messages=messages,
+        after=messages[-1]["id"] if messages else 0,
+        conversation_url=conversation_url(chat.sender_id),
+        urls={action: live_url(chat.id, action) for action in ("claim", "reply", "hand-back", "close", "messages")},
+    )
+
+
+@routes.get("/console/live/{chat_id}/messages")
+@requires("console")
+async def live_chat_messages(request: web.Request) -> web.Response:
+    try:
+        after = max(0, int(request.query.get("after", "0")))
+    except ValueError:
+        raise web.HTTPBadRequest(text="'after' must be a whole number.") from None
+    with request.app["kb"].sessions() as session:
+        chat = _chat_or_404(session, request)
+        rows = _live_messages(line.messages_after(session, [chat.id], after))
+        status = chat.status
+    for row in rows:
+        row["at"] = row["at"].strftime("%H:%M") if row["at"] else ""
+    return web.json_response({"state": status, "messages": rows})
+
+
+@routes.post("/console/live/{chat_id}/claim")
+@requires("console")
+async def claim_live_chat(request: web.Request) -> web.Response:
+    account = request["account"]
+    await time_out_waiting(request.app)
+    with request.app["kb"].sessions.begin() as session:
+        chat = _chat_or_404(session, request)
+        try:
+            line.claim_chat(session, chat, account.username, account.display_name)
+        except line.HelplineError as error:
+            raise web.HTTPConflict(text=str(error)) from None
+        chat_id, sender = chat.id, chat.sender_id
+    await pause(request.app, sender)  # again, in case the parent's request came before Rasa knew them
+    return redirect(live_url(chat_id))
+
+
+@routes.post("/console/live/{chat_id}/reply")
+@requires("console")
+async def reply_live_chat(request: web.Request) -> web.Response:
+    form = await request.post()
+    account = request["account"]
+    with request.app["kb"].sessions.begin() as session:
+        chat = _chat_or_404(session, request)
+        _mine_or_403(request, chat)
+        try:
+            message = line.add_message(session, chat, "staff", str(form.get("text", "")), account.display_name)
+        except line.HelplineError as error:
+            if _wants_json(request):
+                return web.json_response({"error": str(error)}, status=400)
+            raise web.HTTPBadRequest(text=str(error)) from None
+        chat_id, message_id = chat.id, message.id
+    if _wants_json(request):
+        return web.json_response({"ok": True, "id": message_id}, status=201)
+    return redirect(live_url(chat_id))
+
+
+async def _end_live_chat(request: web.Request, status: str, notice: str) -> web.Response:
+    with request.app["kb"].sessions.begin() as session:
+        chat = _chat_or_404(session, request)
+        _mine_or_403(request, chat)
+        line.add_message(session, chat, "notice", notice)
+        line.end_chat(chat, status)
+        sender = chat.sender_id
+        record_change(
+            session, request["account"].username, "live_chat", str(chat.id), "update",
+            {"status": "live"}, {"status": status}, summary=notice,
+        )  # fmt: skip
+    await resume(request.app, sender)
+    return redirect("/console/queue?done=" + status)
+
+
+@routes.post("/console/live/{chat_id}/hand-back")
+@requires("console")
+async def hand_back_live_chat(request: web.Request) -> web.Response:
+    return await _end_live_chat(request, "returned", "The helpline has handed you back to the assistant.")
+
+
+@routes.post("/console/live/{chat_id}/close")
+@requires("console")
+async def close_live_chat(request: web.Request) -> web.Response:
+    return await _end_live_chat(request, "closed", "The helpline has ended the chat.")
+
+
+def callback_url(request_id: int, action: str) -> str:
+    return f"/console/callbacks/{request_id}/{action}"
+
+
+def _callback_or_404(session, request: web.Request) -> m.CallbackRequest:
+    try:
+        row = session.get(m.CallbackRequest, int(request.match_info["request_id"]))
+    except ValueError:
+        row = None
+    if row is None:
+        raise web.HTTPNotFound(text="There is no call-back request with that reference (it may have been deleted).")
+    return row
+
+
+@routes.post("/console/callbacks/{request_id}/claim")
+@requires("console")
+async def claim_callback(request: web.Request) -> web.Response:
+    with request.app["kb"].sessions.begin() as session:
+        row = _callback_or_404(session, request)
+        try:
+            line.claim_callback(row, request["account"].username)
+        except line.HelplineError as error:
+            raise web.HTTPConflict(text=str(error)) from None
+    return redirect("/console/queue?done=claimed")
+
+
+@routes.post("/console/callbacks/{request_id}/done")
+@requires("console")
+async def close_callback(request: web.Request) -> web.Response:
+    form = await request.post()
+    note = str(form.get("note", "")).strip()
+    if len(note) > MAX_NOTE:
+        raise web.HTTPBadRequest(text=f"The note must be {MAX_NOTE} characters or fewer.")
+    username = request["account"].username
+    with request.app["kb"].sessions.begin() as session:
+        row = _callback_or_404(session, request)
+        try:
+            line.close_callback(row, username, note)
+        except line.HelplineError as error:
+            raise web.HTTPForbidden(text=str(error)) from None
+        record_change(
+            session, username, "callback_request", str(row.id), "update", None, {"note": row.note},
+            summary="Closed a call-back request (contact details erased)",
+        )  # fmt: skip
+    return redirect("/console/queue?done=callback")
+
+
+def _queue_extras(request: web.Request) -> dict:
+    """Live chats (waiting, then live) and open call-back requests, oldest first; purges old requests."""
+    with request.app["kb"].sessions.begin() as session:
+        line.purge_callback_requests(session)
+        chats = line.waiting_and_live(session)
+        callbacks = line.open_callbacks(session)
+        closed = line.closed_callbacks(session, limit=20)
+        for row in [*chats, *callbacks, *closed]:
+            session.expunge(row)
+    labels = _labels(request)
+    store = _store(request)
+    rows = []
+    for chat in chats:
+        found = store.conversation(chat.sender_id)
+        summary = found.summary if found else None
+        rows.append(
+            {
+                "chat": chat,
+                "waiting_since": local_from_utc(chat.requested_at),
+                "url": live_url(chat.id),
+                "claim_url": live_url(chat.id, "claim"),
+                "c": summary,
+                "needs": labels(summary.needs) if summary else [],
+                "first_message": first_message(found.turns) if found else "",
+            }
+        )
+
+    def callback_row(row: m.CallbackRequest) -> dict:
+        found = store.conversation(row.sender_id)
+        return {
+            "r": row,
+            "requested_at": local_from_utc(row.requested_at),
+            "closed_at": local_from_utc(row.closed_at),
+            "url": conversation_url(row.sender_id),
+            "claim_url": callback_url(row.id, "claim"),
+            "done_url": callback_url(row.id, "done"),
+            "mine": row.claimed_by == request["account"].username,
+            "first_message": first_message(found.turns) if found else "",
+        }
+
+    return {
+        "chats": rows,
+        "callbacks": [callback_row(r) for r in callbacks],
+        "closed_callbacks": [callback_row(r) for r in closed],
+    }
+
+
+def first_message(turns) -> str:
+    """The parent's first words (not a button or an internal command)."""
+    for turn in turns:
+        if turn.kind == "user" and turn.text and not turn.text.startswith("/"):
+            return turn.text
+    return ""
 
 
 async def _close_store(app: web.Application) -> None:

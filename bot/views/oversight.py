@@ -20,7 +20,7 @@ from bot.inputs import record_id
 from bot.render import redirect, render
 from bot.security import hash_password, password_problem, sha256, verify_password
 from knowledge import feedback as fb
-from knowledge import gaps
+from knowledge import gaps, helpline
 from knowledge import models as m
 from knowledge.audit import EditConflict, record_change
 from knowledge.formats import spreadsheet_safe
@@ -162,12 +162,22 @@ async def comments(request: web.Request) -> web.Response:
 
 # --- The gap report --------------------------------------------------------------------------------
 
-CHART_WIDTH, CHART_LABEL_WIDTH, CHART_BAR_SPACE, CHART_ROW, CHART_BAR = 720, 260, 380, 36, 24
+CHART_WIDTH, CHART_LABEL_WIDTH, CHART_BAR_SPACE, CHART_ROW, CHART_BAR = 860, 400, 380, 44, 24
+CHART_LINE_CHARS = 44  # a label longer than this wraps onto a second line (never cut short)
 CHART_MAX_BARS = 15
 
 
 def _plural(n: int, word: str = "search", plural: str = "searches") -> str:
     return f"{n} {word if n == 1 else plural}"
+
+
+def label_lines(label: str) -> list[str]:
+    """A chart label on one line, or two split at a space (the whole label is always shown)."""
+    if len(label) <= CHART_LINE_CHARS:
+        return [label]
+    cut = label.rfind(" ", 0, CHART_LINE_CHARS + 1)
+    cut = cut if cut > 0 else CHART_LINE_CHARS
+    return [label[:cut].rstrip(), label[cut:].strip()]
 
 
 def bar_chart(items: tuple[tuple[str, int], ...], chart_id: str, title: str) -> dict:
@@ -177,11 +187,12 @@ def bar_chart(items: tuple[tuple[str, int], ...], chart_id: str, title: str) -> 
     bars = []
     for i, (label, count) in enumerate(shown):
         width = max(2, round(count / biggest * CHART_BAR_SPACE))
-        short = label if len(label) <= 32 else label[:31] + "…"
+        lines = label_lines(label)
         y = i * CHART_ROW
+        text_y = y + CHART_BAR / 2 + 9 - (8 if len(lines) > 1 else 0)
         bars.append(
-            {"label": label, "short": short, "count": count, "y": y, "text_y": y + CHART_BAR / 2 + 5, "width": width,
-             "value_x": CHART_LABEL_WIDTH + width + 8}
+            {"label": label, "lines": lines, "count": count, "y": y, "text_y": text_y, "width": width,
+             "value_y": y + CHART_BAR / 2 + 9, "value_x": CHART_LABEL_WIDTH + width + 8}
         )  # fmt: skip
     described = "; ".join(f"{label}: {_plural(n)}" for label, n in shown)
     more = f" (the {len(shown)} largest of {len(items)})" if len(items) > len(shown) else ""
@@ -190,6 +201,7 @@ def bar_chart(items: tuple[tuple[str, int], ...], chart_id: str, title: str) -> 
         "title": title,
         "desc": f"{title}{more}. {described}." if shown else f"{title}: none in this period.",
         "bars": bars,
+        "items": shown,
         "width": CHART_WIDTH,
         "height": max(1, len(bars)) * CHART_ROW,
         "label_width": CHART_LABEL_WIDTH,
@@ -231,11 +243,12 @@ async def gap_report(request: web.Request) -> web.Response:
         title="Gaps: searches that found nothing",
         report=report,
         table=gaps.csv_rows(report),
+        outside_table=gaps.csv_rows(report, outside=True),
         form=form,
         errors=errors,
         sorts={"count": "Searches (most first)", "need": "Need", "age": "Age band", "area": "Area"},
-        need_chart=bar_chart(report.by_need, "chart-need", "Searches that found nothing, by need"),
-        area_chart=bar_chart(report.by_area, "chart-area", "Searches that found nothing, by district or authority"),
+        need_chart=bar_chart(report.by_need, "chart-need", "Local searches that found nothing specific, by need"),
+        area_chart=bar_chart(report.by_area, "chart-area", "Local searches that found nothing specific, by district"),
         csv_href="/admin/gaps.csv" + ("?" + urlencode(query) if query else ""),
     )
 
@@ -250,7 +263,7 @@ async def gap_csv(request: web.Request) -> web.Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(gaps.CSV_HEADER)
-    for row in gaps.csv_rows(report):
+    for row in gaps.csv_rows(report) + gaps.csv_rows(report, outside=True):  # ours, then other councils'
         writer.writerow([spreadsheet_safe(cell) for cell in row])
     name = "unmet-searches" + "".join(f"-{k}-{v}" for k, v in (("from", period[0]), ("to", period[1])) if v) + ".csv"
     return web.Response(
@@ -259,6 +272,43 @@ async def gap_csv(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+# --- The helpline's opening hours (when parents can chat with staff in the widget) -----------------
+
+
+def _hours_page(request: web.Request, rows: list[dict], errors: dict, status: int = 200, saved: bool = False) -> web.Response:
+    title = ("Error: " if errors else "") + "Helpline opening hours"
+    return render(request, "admin/helpline_hours.html", status=status, title=title, rows=rows, errors=errors, saved=saved)
+
+
+@routes.get("/admin/helpline-hours")
+@requires("accounts")
+async def helpline_hours(request: web.Request) -> web.Response:
+    with request.app["kb"].sessions() as session:
+        rows = [
+            {"day": r.weekday, "name": helpline.WEEKDAYS[r.weekday], "opens": r.opens or "", "closes": r.closes or ""}
+            for r in helpline.opening_hours(session)
+        ]
+    return _hours_page(request, rows, {}, saved=request.query.get("saved") == "1")
+
+
+@routes.post("/admin/helpline-hours")
+@requires("accounts")
+async def helpline_hours_save(request: web.Request) -> web.Response:
+    form = await request.post()
+    hours = {day: (str(form.get(f"opens-{day}", "")), str(form.get(f"closes-{day}", ""))) for day in range(7)}
+    rows = [{"day": d, "name": helpline.WEEKDAYS[d], "opens": o, "closes": c} for d, (o, c) in hours.items()]
+    try:
+        with request.app["kb"].sessions.begin() as session:
+            before = {helpline.WEEKDAYS[r.weekday]: [r.opens, r.closes] for r in helpline.opening_hours(session)}
+            helpline.set_opening_hours(session, hours)
+            after = {helpline.WEEKDAYS[d]: [o.strip() or None, c.strip() or None] for d, (o, c) in hours.items()}
+            record_change(session, request["account"].username, "helpline_hours", "week", "update", before, after,
+                          summary="Changed the helpline's opening hours")  # fmt: skip
+    except helpline.HelplineError as error:
+        return _hours_page(request, rows, {error.field: str(error)}, status=400)
+    return redirect("/admin/helpline-hours?saved=1")
 
 
 # --- Accounts: pages -------------------------------------------------------------------------------

@@ -29,9 +29,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def _home_for(account) -> str:
-    if account.may("console"):
-        return "/console"
-    return "/admin"
+    """Helpline staff land on the console; editors and administrators on the knowledge base."""
+    return "/console" if account.role == "staff" else "/admin"
 
 
 @routes.get("/")

@@ -23,12 +23,14 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bot.assistant_control import pause, rasa_sender, resume, time_out_waiting
 from bot.limits import BodyTooLarge, read_json_body
 from bot.proxy import request_client, request_origin
 from bot.render import render
-from bot.security import widget_token, widget_token_valid
+from bot.security import RateLimiter, widget_token, widget_token_valid
+from knowledge import helpline as line
 from knowledge.feedback import FeedbackError, submit_feedback
-from knowledge.helpline import helpline_text, outage_reply
+from knowledge.outage_helpline import helpline_text, outage_reply
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -107,10 +109,10 @@ def _refuse(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers or None)
 
 
-async def _checked_json(request: web.Request) -> dict | web.Response:
-    """The request's JSON object, or the refusal to send instead."""
+async def _checked_json(request: web.Request, limiter: str = "widget_limiter") -> dict | web.Response:
+    """The request's JSON object, or the refusal to send instead (`limiter`: whose rate limit applies)."""
     settings = request.app["settings"]
-    if not request.app["widget_limiter"].allow(request_client(request)):
+    if not request.app[limiter].allow(request_client(request)):
         retry = max(1, round(60 / max(settings.widget_per_minute, 1)))
         return _refuse(429, TOO_MANY, **{"Retry-After": str(retry)})
     origin = request.headers.get("Origin")
@@ -210,7 +212,9 @@ async def chat_message(request: web.Request) -> web.Response:
     refused = _conversation_limits(request, conversation.lower())
     if refused is not None:
         return refused
-    sender = "web-" + uuid.UUID(conversation).hex
+    sender = rasa_sender(uuid.UUID(conversation).hex)
+    if (diverted := _to_person_if_live(request, sender, message.strip())) is not None:
+        return diverted
     settings = request.app["settings"]
     try:
         async with request.app["rasa_http"].post(
@@ -234,6 +238,10 @@ async def feedback(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     kind, helpful = body.get("kind"), body.get("helpful")
+    conversation = body.get("conversation_id")
+    if conversation is not None and (not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation)):
+        return _refuse(400, "The conversation could not be recognised. Select 'Start again' to carry on.")
+    sender = rasa_sender(uuid.UUID(conversation).hex) if conversation else None
     service_id, comment = body.get("service_id"), body.get("comment", "")
     if helpful is not None and not isinstance(helpful, bool):
         return _refuse(400, "Say whether this was helpful with yes or no.")
@@ -245,7 +253,7 @@ async def feedback(request: web.Request) -> web.Response:
         return _refuse(400, "Write your comment as text.")
     try:
         with request.app["kb"].sessions.begin() as session:
-            submit_feedback(session, str(kind), helpful=helpful, service_id=service_id, comment=comment)
+            submit_feedback(session, str(kind), helpful=helpful, service_id=service_id, comment=comment, sender_id=sender)
     except FeedbackError as error:
         return _refuse(400, str(error))
     if kind == "problem":
@@ -255,5 +263,168 @@ async def feedback(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "message": thanks}, status=201)
 
 
+# --- "Tell us what's missing": a parent's general comment, into the feedback queue --------------------
+
+
+@routes.get("/missing")
+async def missing_form(request: web.Request) -> web.Response:
+    return render(request, "widget/missing.html", title="Tell us what's missing", errors={}, comment="", thanks=False)
+
+
+@routes.post("/missing")
+async def missing_send(request: web.Request) -> web.Response:
+    if not request.app["widget_limiter"].allow(request_client(request)):
+        raise web.HTTPTooManyRequests(text=TOO_MANY)
+    comment = str((await request.post()).get("comment", ""))
+    try:
+        with request.app["kb"].sessions.begin() as session:
+            submit_feedback(session, "missing", comment=comment)
+    except FeedbackError as error:
+        title = "Error: Tell us what's missing"
+        return render(
+            request, "widget/missing.html", status=400, title=title, errors={"comment": str(error)}, comment=comment, thanks=False
+        )
+    return render(request, "widget/missing.html", title="Thank you", errors={}, comment="", thanks=True)
+
+
+# --- Talking to a person: the live hand-off and call-back requests ------------------------------------
+#
+# POST /api/handoff/request  {conversation_id}: join the queue for a person (in opening hours), else "closed"
+# POST /api/handoff/poll     {conversation_id, after}: the chat's state, place in the queue, new messages
+# POST /api/handoff/cancel   {conversation_id}: stop waiting; the assistant carries on
+# POST /api/handoff/callback {conversation_id, phone, email, best_time, consent}: a call-back request
+# While a chat is waiting or live, /api/chat keeps the parent's messages for staff instead of Rasa.
+
+HANDOFF_LIMITER = "handoff_limiter"
+HANDOFF_WORDS = {
+    "waiting": "A person from the helpline will join this chat soon.",
+    "live": "You are chatting with {name} from the helpline.",
+    "returned": "You are talking to the assistant again.",
+    "closed": "The helpline has ended this chat. You are talking to the assistant again.",
+    "timed_out": "Sorry, nobody from the helpline is free just now.",
+    "cancelled": "You stopped waiting. You are talking to the assistant again.",
+    "after_hours": "The helpline is closed just now, so nobody can join this chat.",
+}
+
+
+def _to_person_if_live(request: web.Request, sender: str, text: str) -> web.Response | None:
+    """While a person is (about to be) in the chat, the parent's message is for them, not the assistant."""
+    with request.app["kb"].sessions.begin() as session:
+        chat = line.open_chat(session, sender)
+        if chat is None:
+            return None
+        line.add_message(session, chat, "parent", text[: line.MAX_LIVE_MESSAGE])
+        return web.json_response({"messages": [], "handoff": chat.status})
+
+
+async def _handoff_body(request: web.Request) -> tuple[dict, str] | web.Response:
+    """The checked JSON body and the conversation's Rasa sender id, or the refusal."""
+    body = await _checked_json(request, HANDOFF_LIMITER)
+    if isinstance(body, web.Response):
+        return body
+    conversation = body.get("conversation_id")
+    if not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation):
+        return _refuse(400, "The conversation could not be recognised. Select 'Start again' to carry on.")
+    return body, rasa_sender(uuid.UUID(conversation).hex)
+
+
+def _chat_state(session, chat) -> dict:
+    if chat is None:
+        return {"state": "none", "position": 0, "words": ""}
+    words = HANDOFF_WORDS[chat.status].format(name=chat.claimed_by_name or "someone")
+    return {"state": chat.status, "position": line.place_in_queue(session, chat), "words": words}
+
+
+@routes.post("/api/handoff/request")
+async def handoff_request(request: web.Request) -> web.Response:
+    checked = await _handoff_body(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _, sender = checked
+    await time_out_waiting(request.app)
+    with request.app["kb"].sessions.begin() as session:
+        chat = line.open_chat(session, sender)
+        if chat is None and not line.is_open(session):
+            hours = line.hours_in_words(session)
+            return web.json_response(
+                {"state": "after_hours", "position": 0, "words": HANDOFF_WORDS["after_hours"], "hours": hours}
+            )
+        chat = chat or line.request_chat(session, sender)
+        state = _chat_state(session, chat)
+    await pause(request.app, sender)
+    return web.json_response(state)
+
+
+@routes.post("/api/handoff/poll")
+async def handoff_poll(request: web.Request) -> web.Response:
+    checked = await _handoff_body(request)
+    if isinstance(checked, web.Response):
+        return checked
+    body, sender = checked
+    after = body.get("after", 0)
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        return _refuse(400, "Say which messages you have already (a whole number).")
+    await time_out_waiting(request.app)
+    with request.app["kb"].sessions() as session:
+        chats = line.chats_of(session, sender)
+        state = _chat_state(session, chats[-1] if chats else None)
+        found = line.messages_after(session, [c.id for c in chats], after)
+        state["messages"] = [
+            {"id": msg.id, "author": msg.author, "name": msg.author_name or "", "text": msg.text}
+            for msg in found
+            if msg.author != "parent"
+        ]
+        state["after"] = max([after] + [msg.id for msg in found])
+    return web.json_response(state)
+
+
+@routes.post("/api/handoff/cancel")
+async def handoff_cancel(request: web.Request) -> web.Response:
+    checked = await _handoff_body(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _, sender = checked
+    with request.app["kb"].sessions.begin() as session:
+        chat = line.open_chat(session, sender)
+        if chat is not None and chat.status == "waiting":
+            line.end_chat(chat, "cancelled")
+            cancelled = True
+        else:
+            cancelled = False
+        state = _chat_state(session, chat)
+    if cancelled:
+        await resume(request.app, sender)
+    return web.json_response(state)
+
+
+@routes.post("/api/handoff/callback")
+async def handoff_callback(request: web.Request) -> web.Response:
+    checked = await _handoff_body(request)
+    if isinstance(checked, web.Response):
+        return checked
+    body, sender = checked
+    if body.get("consent") is not True:
+        return _refuse(400, "Tick the box to say we may use these details to get back to you.")
+    values = [body.get(name, "") for name in ("phone", "email", "best_time")]
+    if not all(isinstance(value, str) for value in values):
+        return _refuse(400, "Write your contact details as text.")
+    try:
+        details = line.read_callback(*values)
+    except line.HelplineError as error:
+        return web.json_response({"error": str(error), "field": error.field}, status=400)
+    with request.app["kb"].sessions.begin() as session:
+        line.request_callback(session, sender, details)
+    how = "ring you" if details.phone else "email you"
+    return web.json_response(
+        {
+            "ok": True,
+            "message": f"Thank you. Someone from the helpline will {how} back, usually by the end of the next working day.",
+        },
+        status=201,
+    )
+
+
 def setup(app: web.Application) -> None:
+    settings = app["settings"]
+    app[HANDOFF_LIMITER] = RateLimiter(max(settings.handoff_poll_per_minute // 4, 10), settings.handoff_poll_per_minute)
     app.add_routes(routes)

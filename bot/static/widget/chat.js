@@ -364,7 +364,11 @@
       button.type = "button";
       button.appendChild(hidden(", " + name + " was " + (choice[1] ? "" : "not ") + "helpful"));
       button.addEventListener("click", function () {
-        sendHelpful(card, choice[1], helpfulArea, buttons);
+        if (choice[1]) {
+          sendHelpful(card, true, helpfulArea, buttons);
+        } else {
+          askWhatWasWrong(card, helpfulArea, buttons); // see "What was wrong?" below
+        }
       });
       buttons.appendChild(button);
     });
@@ -396,10 +400,11 @@
     return problemArea;
   }
 
-  function sendHelpful(card, helpful, area, buttons) {
+  function sendHelpful(card, helpful, area, buttons, comment) {
     var id = String(card.id);
     var error = area.querySelector(".chat-feedback__error");
-    postJson("/api/feedback", { kind: "helpful", helpful: helpful, service_id: id, comment: "" })
+    var body = { kind: "helpful", helpful: helpful, service_id: id, comment: comment || "", conversation_id: state.id };
+    postJson("/api/feedback", body)
       .then(function (result) {
         if (result.status === 201) {
           state.feedback[id] = Object.assign({}, state.feedback[id], { helpful: result.data.message });
@@ -418,6 +423,39 @@
         }
         error.textContent = problem instanceof TypeError ? OFFLINE : problem.message;
       });
+  }
+
+  // --- "What was wrong?": after "No", an optional short comment, sent with the answer ------------
+
+  function askWhatWasWrong(card, area, buttons) {
+    if (area.querySelector(".chat-wrong")) {
+      area.querySelector(".chat-wrong textarea").focus();
+      return;
+    }
+    reportCount += 1;
+    var fieldId = "chat-wrong-" + reportCount;
+    var form = el("form", "chat-wrong");
+    form.noValidate = true;
+    var label = el("label", "chat-report__label", "What was wrong? (optional)");
+    label.htmlFor = fieldId;
+    var hint = el("p", "chat-form__hint", "A few words help us improve. Please do not include names.");
+    hint.id = fieldId + "-hint";
+    var comment = el("textarea", "govuk-textarea chat-report__comment chat-wrong__comment");
+    comment.id = fieldId;
+    comment.rows = 2;
+    comment.maxLength = 500;
+    comment.setAttribute("aria-describedby", hint.id);
+    var send = el("button", "chat-small-button chat-wrong__send", "Send");
+    send.type = "submit";
+    [label, hint, comment, send].forEach(function (node) {
+      form.appendChild(node);
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      sendHelpful(card, false, area, buttons, comment.value.trim());
+    });
+    area.appendChild(form);
+    comment.focus();
   }
 
   var reportCount = 0;
@@ -514,6 +552,9 @@
   }
 
   function renderMessage(message) {
+    if (message.role === "staff" || message.role === "notice") {
+      return renderHandoffMessage(message); // see "Talking to a person" below
+    }
     var isUser = message.role === "user";
     var item = el("div", "chat-message " + (isUser ? "chat-message--user" : "chat-message--bot"));
     if (hasResults(message)) {
@@ -596,6 +637,9 @@
   function addMessage(message) {
     state.messages.push(message);
     save();
+    if (message.custom && message.custom.type === "handoff_offer") {
+      handoffOffered(); // see "Talking to a person" below
+    }
     return renderMessage(message);
   }
 
@@ -709,6 +753,7 @@
       sending = false;
     }
     waiting = [];
+    handoffStop(true); // see "Talking to a person" below
     state = fresh(true);
     save();
     log.textContent = "";
@@ -893,11 +938,271 @@
     });
   }
 
+  // --- Talking to a person: live hand-off to helpline staff, or a call-back request ----------------
+  //
+  // When the assistant's reply carries {"type": "handoff_offer"} (the parent asked for a person),
+  // the chat asks the app for a person: in opening hours the parent joins the queue and sees their
+  // place; staff messages arrive by polling /api/handoff/poll every second. While a person is in
+  // the chat the app keeps the parent's messages for them (the assistant is paused). Outside
+  // opening hours, or if nobody is free in time, the parent is offered a call-back form.
+  // Hooks: #chat-handoff (the panel), #chat-handoff-status, #chat-handoff-cancel,
+  // form#chat-callback (#chat-callback-phone, -email, -best-time, -consent, -send, -error),
+  // .chat-message--staff (a staff message), .chat-message--notice ("Sam has joined").
+  // Storage: state.handoff = {active, after} in the same sessionStorage entry.
+
+  var HANDOFF_POLL_MS = 1000; // the widget asks for staff messages once a second while waiting or chatting
+  var handoffTimer = null;
+  var handoffPanel = null;
+
+  function renderHandoffMessage(message) {
+    var isStaff = message.role === "staff";
+    var item = el("div", "chat-message chat-message--bot " + (isStaff ? "chat-message--staff" : "chat-message--notice"));
+    var text = el("p", "chat-message__text");
+    if (isStaff) {
+      text.appendChild(el("span", "chat-message__who", (message.name || "Helpline") + " (helpline): "));
+    }
+    text.appendChild(document.createTextNode(message.text || ""));
+    item.appendChild(text);
+    log.appendChild(item);
+    return item;
+  }
+
+  function handoffState() {
+    state.handoff = state.handoff && typeof state.handoff === "object" ? state.handoff : { active: false, after: 0 };
+    return state.handoff;
+  }
+
+  function handoffShowPanel() {
+    if (!handoffPanel) {
+      handoffPanel = el("section", "chat-handoff");
+      handoffPanel.id = "chat-handoff";
+      handoffPanel.setAttribute("aria-label", "Talking to a person");
+      main.insertBefore(handoffPanel, statusLine);
+    }
+    handoffPanel.textContent = "";
+    handoffPanel.hidden = false;
+    return handoffPanel;
+  }
+
+  function handoffHidePanel() {
+    if (handoffPanel) {
+      handoffPanel.textContent = "";
+      handoffPanel.hidden = true;
+    }
+  }
+
+  function handoffWaiting(result) {
+    var panel = handoffShowPanel();
+    var status = el("p", "chat-handoff__status");
+    status.id = "chat-handoff-status";
+    status.setAttribute("role", "status");
+    var words = result.words || "";
+    if (result.state === "waiting" && result.position) {
+      words += " You are number " + result.position + " in the queue.";
+    }
+    status.textContent = words;
+    panel.appendChild(status);
+    if (result.state === "waiting") {
+      var cancel = el("button", "chat-small-button", "Stop waiting");
+      cancel.type = "button";
+      cancel.id = "chat-handoff-cancel";
+      cancel.addEventListener("click", function () {
+        postJson("/api/handoff/cancel", { conversation_id: state.id }).then(handoffApply, function () {});
+      });
+      panel.appendChild(cancel);
+    }
+  }
+
+  function handoffApply(result) {
+    var data = result.data || {};
+    if (result.status !== 200) {
+      if (result.status !== 429) {
+        showError(data.error || OFFLINE);
+      }
+      return;
+    }
+    var handoff = handoffState();
+    (data.messages || []).forEach(function (message) {
+      addMessage({ role: message.author === "staff" ? "staff" : "notice", name: message.name, text: message.text });
+    });
+    if (typeof data.after === "number") {
+      handoff.after = Math.max(handoff.after || 0, data.after);
+    }
+    if (data.state === "waiting" || data.state === "live") {
+      handoff.active = true;
+      handoffWaiting(data);
+      handoffSchedule();
+    } else if (data.state === "after_hours" || data.state === "timed_out") {
+      handoff.active = false;
+      handoffCallbackForm(data.words, data.hours);
+    } else {
+      handoff.active = false;
+      handoffHidePanel();
+      if (data.state === "cancelled" || data.state === "returned") {
+        setStatus(data.words || "");
+      }
+    }
+    save();
+  }
+
+  function handoffSchedule() {
+    window.clearTimeout(handoffTimer);
+    handoffTimer = window.setTimeout(handoffPoll, HANDOFF_POLL_MS);
+  }
+
+  function handoffPoll() {
+    var conversation = state.id;
+    postJson("/api/handoff/poll", { conversation_id: conversation, after: handoffState().after || 0 })
+      .then(function (result) {
+        if (conversation === state.id) {
+          handoffApply(result);
+        }
+      })
+      .catch(function () {
+        handoffSchedule(); // offline for a moment: try again
+      });
+  }
+
+  function handoffOffered() {
+    var conversation = state.id;
+    postJson("/api/handoff/request", { conversation_id: conversation })
+      .then(function (result) {
+        if (conversation === state.id) {
+          handoffApply(result);
+        }
+      })
+      .catch(function () {
+        showError(OFFLINE);
+      });
+  }
+
+  function handoffStop(cancel) {
+    window.clearTimeout(handoffTimer);
+    if (cancel && handoffState().active) {
+      postJson("/api/handoff/cancel", { conversation_id: state.id }).catch(function () {});
+    }
+    handoffState().active = false;
+    handoffHidePanel();
+  }
+
+  function handoffField(form, id, labelText, type, autocomplete, hint) {
+    var group = el("div", "chat-callback__field");
+    var label = el("label", "govuk-label chat-callback__label", labelText);
+    label.htmlFor = id;
+    group.appendChild(label);
+    var input = el("input", "govuk-input chat-callback__input");
+    input.id = id;
+    input.type = type;
+    input.autocomplete = autocomplete;
+    if (hint) {
+      var hintNode = el("p", "chat-form__hint", hint);
+      hintNode.id = id + "-hint";
+      input.setAttribute("aria-describedby", hintNode.id);
+      group.appendChild(hintNode);
+    }
+    group.appendChild(input);
+    form.appendChild(group);
+    return input;
+  }
+
+  function handoffCallbackForm(words, hours) {
+    var panel = handoffShowPanel();
+    var form = el("form", "chat-callback");
+    form.id = "chat-callback";
+    form.noValidate = true;
+    form.setAttribute("aria-labelledby", "chat-callback-heading");
+    var heading = el("h2", "govuk-heading-s chat-callback__heading", "Ask for a call-back");
+    heading.id = "chat-callback-heading";
+    form.appendChild(heading);
+    form.appendChild(el("p", "chat-callback__intro", (words || "") + (hours ? " Opening hours: " + hours + "." : "")));
+    form.appendChild(
+      el(
+        "p",
+        "chat-callback__privacy",
+        "If you would like the helpline to contact you, leave a phone number or an email address, or both. " +
+          "Only the council's SEND helpline staff will see them, and only to get back to you about this chat. " +
+          "We delete them as soon as we have been in touch, and in any case after 30 days. Nothing else is needed."
+      )
+    );
+    var phone = handoffField(form, "chat-callback-phone", "Phone number (optional)", "tel", "tel");
+    var email = handoffField(form, "chat-callback-email", "Email address (optional)", "email", "email");
+    var best = handoffField(form, "chat-callback-best-time", "Best time to contact you (optional)", "text", "off", "For example: weekday mornings");
+    var consentGroup = el("div", "chat-callback__consent");
+    var consent = el("input", "chat-callback__checkbox");
+    consent.type = "checkbox";
+    consent.id = "chat-callback-consent";
+    var consentLabel = el("label", "chat-callback__consent-label", "I agree that the helpline may use these details to contact me");
+    consentLabel.htmlFor = consent.id;
+    consentGroup.appendChild(consent);
+    consentGroup.appendChild(consentLabel);
+    form.appendChild(consentGroup);
+    var error = el("p", "chat-error chat-callback__error");
+    error.id = "chat-callback-error";
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    form.appendChild(error);
+    var actions = el("div", "chat-report__actions");
+    var sendButton = el("button", "govuk-button chat-button", "Send my details");
+    sendButton.type = "submit";
+    sendButton.id = "chat-callback-send";
+    var noThanks = el("button", "chat-small-button", "No thanks");
+    noThanks.type = "button";
+    noThanks.addEventListener("click", function () {
+      handoffHidePanel();
+      input.focus();
+    });
+    actions.appendChild(sendButton);
+    actions.appendChild(noThanks);
+    form.appendChild(actions);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      error.hidden = true;
+      if (!consent.checked) {
+        error.textContent = "Tick the box to say we may use these details to get back to you.";
+        error.hidden = false;
+        consent.focus();
+        return;
+      }
+      postJson("/api/handoff/callback", {
+        conversation_id: state.id,
+        phone: phone.value,
+        email: email.value,
+        best_time: best.value,
+        consent: true,
+      })
+        .then(function (result) {
+          if (result.status !== 201) {
+            error.textContent = result.data.error || OFFLINE;
+            error.hidden = false;
+            var field = { phone: phone, email: email, best_time: best }[result.data.field];
+            (field || sendButton).focus();
+            return;
+          }
+          handoffHidePanel();
+          addMessage({ role: "notice", text: result.data.message });
+          input.focus();
+        })
+        .catch(function () {
+          error.textContent = OFFLINE;
+          error.hidden = false;
+        });
+    });
+    panel.appendChild(form);
+    phone.focus();
+  }
+
+  function handoffResume() {
+    if (state.started && handoffState().active) {
+      handoffPoll();
+    }
+  }
+
   // --- Start: the privacy notice first, or the conversation this tab already had ----------------
 
   if (state.started) {
     main.hidden = false;
     renderAll();
+    handoffResume();
   } else {
     privacy.hidden = false;
   }
