@@ -22,6 +22,13 @@ def details_events(tracker: Tracker, cat) -> list[EventType]:
     return [SlotSet(name, value) for name, value in updates.items()]
 
 
+def details_and_authority(tracker: Tracker, cat) -> tuple[list[EventType], str | None]:
+    """The latest message's details as slot events, and the family's authority (as given now, or before)."""
+    events = details_events(tracker, cat)
+    given = next((e.get("value") for e in events if e.get("name") == "local_authority"), None)
+    return events, given or tracker.get_slot("local_authority")
+
+
 class ActionSafeguarding(Action):
     """Someone may be harming the child: 999 if in danger now; the council's front door and the NSPCC."""
 
@@ -34,9 +41,8 @@ class ActionSafeguarding(Action):
         except KnowledgeBaseUnavailable:
             dispatcher.utter_message(response="utter_urgent_help")
             return []
-        events = details_events(tracker, cat)
-        authority = next((e.get("value") for e in events if e.get("name") == "local_authority"), None)
-        chosen = [sp for sp in local_or_all(cat, ("safeguarding",), authority or tracker.get_slot("local_authority"))]
+        events, authority = details_and_authority(tracker, cat)
+        chosen = local_or_all(cat, ("safeguarding",), authority)
         national = [sp for sp in cat.signposts if sp.kind == "safeguarding" and sp.scope == "national" and sp not in chosen]
         say(dispatcher, [messages.safeguarding_message(chosen + national)])
         return events
@@ -54,9 +60,7 @@ class ActionSupportParent(Action):
         except KnowledgeBaseUnavailable:
             say(dispatcher, [unavailable_message()])
             return []
-        events = details_events(tracker, cat)
-        authority = next((e.get("value") for e in events if e.get("name") == "local_authority"), None)
-        authority = authority or tracker.get_slot("local_authority")
+        events, authority = details_and_authority(tracker, cat)
         helplines = local_or_all(cat, ("helpline",), authority)
         advice = local_or_all(cat, ("sendias",), authority) if authority else []
         say(dispatcher, [messages.support_parent_message(helplines, advice)])
