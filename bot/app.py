@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.middlewares import browser_session, error_pages, security_headers
 from bot.render import make_environment
 from bot.security import RateLimiter
-from bot.views import admin, admin_data, console, oversight, public, widget
+from bot.views import admin, admin_data, console, openreferral, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
 from knowledge.kb import KnowledgeBase
 from knowledge.schema import migrate
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app["widget_limiter"] = RateLimiter(settings.widget_burst, settings.widget_per_minute)
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)
-    for module in (public, widget, console, admin, admin_data, oversight):
+    for module in (public, widget, console, admin, admin_data, oversight, openreferral):
         module.setup(app)
     app.router.add_static("/static/app/", STATIC, append_version=False)
     if GOVUK_FRONTEND.exists():

@@ -48,6 +48,11 @@ class Settings:
     widget_frame_ancestors: str = "*"
     """Which sites may embed the widget (CSP frame-ancestors); '*' for any council page."""
     rasa_timeout_seconds: float = 30.0
+    oruk_publish_sample: bool = True
+    """Whether the Open Referral API publishes records marked as sample data (turn off once real data is in)."""
+    oruk_burst: int = 60
+    """Requests an address may make to the Open Referral API at once before its rate limit applies."""
+    oruk_per_minute: int = 300
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,4 +69,5 @@ class Settings:
             cookie_secure=_flag("LOCAL_OFFER_COOKIE_SECURE", True),
             trust_forwarded_for=_flag("LOCAL_OFFER_TRUST_FORWARDED_FOR", False),
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
+            oruk_publish_sample=_flag("LOCAL_OFFER_ORUK_PUBLISH_SAMPLE", True),
         )

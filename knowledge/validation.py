@@ -127,10 +127,13 @@ def _service_problems(row: int, r: dict, context: Context, known_orgs: set[str],
     for name, allowed in (("category", CATEGORIES), ("tier", TIERS), ("access_route", ACCESS_ROUTES)):
         if r[name] is not None and r[name] not in allowed:
             err(name, f"{r[name]!r} is not one of {', '.join(allowed)}")
-    low, high = r["minimum_age"], r["maximum_age"]
-    for name, value in (("minimum_age", low), ("maximum_age", high)):
+    for name in ("minimum_age", "maximum_age"):
+        value = r[name]
         if value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE:
-            err(name, f"{value:g} is outside the Local Offer's ages (0 to {LOCAL_OFFER_MAX_AGE})")
+            r[name] = float(min(max(value, 0), LOCAL_OFFER_MAX_AGE))
+            message = f"{value:g} is outside the Local Offer's ages (0 to {LOCAL_OFFER_MAX_AGE}): imported as {r[name]:g}"
+            out.append(Problem(row, name, message, "warning", ref))
+    low, high = r["minimum_age"], r["maximum_age"]
     if low is not None and high is not None and low > high:
         err("maximum_age", f"the maximum age {high:g} is below the minimum age {low:g}")
     for need in r["needs"]:
@@ -139,12 +142,12 @@ def _service_problems(row: int, r: dict, context: Context, known_orgs: set[str],
     codes = []
     for area in r["service_areas"]:
         code = context.area_code(area)
-        if code is None:
+        if code is None:  # real feeds describe areas in words: a data-quality note, not a reason to refuse the file
             hint = "not a GSS code we know" if GSS_CODE.match(area) else "not an area name or GSS code we know"
-            err("service_areas", f"{area!r} is {hint}")
+            out.append(Problem(row, "service_areas", f"{area[:80]!r} is {hint}: left out", "warning", ref))
         else:
             codes.append(code)
-    r["service_areas"] = list(dict.fromkeys(codes)) if len(codes) == len(r["service_areas"]) else r["service_areas"]
+    r["service_areas"] = list(dict.fromkeys(codes))
     if r["access_route"] == "professional_referral" and not r["referrers"]:
         out.append(Problem(row, "referrers", "a referral-only service should say who can refer", "warning", ref))
     if r["review_interval_days"] is not None and r["review_interval_days"] <= 0:
