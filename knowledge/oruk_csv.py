@@ -9,12 +9,16 @@ like any ORUK JSON feed. Either table name of the profile's pairs is accepted
 from __future__ import annotations
 
 import csv
+import io
+import tempfile
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
 from knowledge.formats import FileFormatError, read_structured
 from knowledge.records import Dataset
 
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 TABLES = {
     "services": ("services.csv",),
     "organizations": ("organizations.csv",),
@@ -80,3 +84,19 @@ def read_csv_package(folder: Path) -> Dataset:
         ]
         services.append(service)
     return read_structured({"services": services, "organizations": t["organizations"]})
+
+
+def read_zipped_package(content: bytes) -> Dataset:
+    """An ORUK CSV package uploaded as a .zip (the tables at its top level or in one folder)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as error:
+        raise FileFormatError("The file is not a zip archive") from error
+    if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
+        raise FileFormatError("The zip archive is too big once unpacked (more than 200 MB)")
+    with archive, tempfile.TemporaryDirectory() as folder:
+        names = [n for n in archive.namelist() if n.lower().endswith(".csv") and not n.startswith(("/", "..")) and ".." not in n]
+        for name in names:
+            target = Path(folder) / Path(name).name
+            target.write_bytes(archive.read(name))
+        return read_csv_package(Path(folder))

@@ -24,9 +24,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from conversation.messages import card_text
 from bot.render import render
 from bot.security import widget_token, widget_token_valid
+from conversation.messages import card_text
 from knowledge.feedback import FeedbackError, submit_feedback
 from knowledge.seed import seed_helpline
 
