@@ -80,6 +80,8 @@ class Service(Base):
     last_reviewed = Column(Date)
     review_interval_days = Column(Integer, nullable=False, default=365)
     is_sample = Column(Boolean, nullable=False, default=False)
+    source_url = Column(String(500), index=True)
+    """The Open Referral API this service is synced from (None: entered here or imported from a file)."""
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     version = Column(Integer, nullable=False, default=1)
 

@@ -1,4 +1,4 @@
-"""Open Referral UK: foreign taxonomy terms mapped to needs; postcode district centres
+"""Open Referral UK: foreign taxonomy terms mapped to needs; postcode district centres; services' sync source
 
 Revision ID: 0003_oruk
 Revises: 0002
@@ -28,9 +28,15 @@ def upgrade() -> None:
     with op.batch_alter_table('postcode_district') as batch:
         batch.add_column(sa.Column('latitude', sa.Numeric(precision=8, scale=5), nullable=True))
         batch.add_column(sa.Column('longitude', sa.Numeric(precision=8, scale=5), nullable=True))
+    with op.batch_alter_table('service') as batch:
+        batch.add_column(sa.Column('source_url', sa.String(length=500), nullable=True))
+        batch.create_index('ix_service_source_url', ['source_url'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('service') as batch:
+        batch.drop_index('ix_service_source_url')
+        batch.drop_column('source_url')
     with op.batch_alter_table('postcode_district') as batch:
         batch.drop_column('longitude')
         batch.drop_column('latitude')
