@@ -8,13 +8,16 @@ unless the caller publishes sample data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import weakref
+from collections import OrderedDict
+from dataclasses import astuple, dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from knowledge import models as m
+from knowledge.catalogue import current_version
 from knowledge.oruk import (
     FIXED_TERMS,
     TAXONOMIES,
@@ -143,9 +146,24 @@ def service_summary(service: m.Service) -> dict:
     return {k: v for k, v in record.items() if v is not None}
 
 
+_TOTALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per database engine, counts of filtered services by (data version, filter): the catalogue changes far less
+often than it is read, and every change moves the data version."""
+
+
+def _cached_total(session: Session, f: ServiceFilter, include_sample: bool, conditions) -> int:
+    totals = _TOTALS.setdefault(session.get_bind(), OrderedDict())
+    key = (current_version(session), astuple(f), include_sample)
+    if key not in totals:
+        totals[key] = _count(session, m.Service, conditions)
+        while len(totals) > 1000:
+            totals.popitem(last=False)
+    return totals[key]
+
+
 def list_services(session: Session, f: ServiceFilter, page: int, per_page: int, include_sample: bool) -> tuple[list[dict], int]:
     conditions = service_conditions(session, f, include_sample)
-    total = _count(session, m.Service, conditions)
+    total = _cached_total(session, f, include_sample, conditions)
     rows = session.execute(
         select(m.Service)
         .options(joinedload(m.Service.organization))

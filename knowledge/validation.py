@@ -78,8 +78,12 @@ class QualitySummary:
         return out
 
 
-def validate(dataset: Dataset, context: Context) -> list[Problem]:
-    """Every error and warning in the dataset; fixes area names to GSS codes in place."""
+def validate(dataset: Dataset, context: Context, *, clamp_ages: bool = True) -> list[Problem]:
+    """Every error and warning in the dataset; fixes area names to GSS codes in place.
+
+    Files and feeds (clamp_ages) have ages outside 0 to 25 brought into range with a warning
+    ("all ages" services are common); in the editor's form such an age is an error to correct.
+    """
     problems = list(dataset.problems)
     org_ids: Counter = Counter()
     for row, org in dataset.organizations:
@@ -95,7 +99,7 @@ def validate(dataset: Dataset, context: Context) -> list[Problem]:
         if oid and count > 1:
             problems.append(Problem(None, "organization.id", f"organisation {oid!r} appears {count} times", ref=oid))
     for row, record in dataset.services:
-        problems.extend(_service_problems(row, record, context, known_orgs, seen))
+        problems.extend(_service_problems(row, record, context, known_orgs, seen, clamp_ages))
     return problems
 
 
@@ -106,7 +110,9 @@ def _check_id(problems: list[Problem], row: int, field_name: str, value: str | N
         problems.append(Problem(row, field_name, f"{value!r} is not a valid id (letters, digits, . _ : -)", ref=ref))
 
 
-def _service_problems(row: int, r: dict, context: Context, known_orgs: set[str], seen: Counter) -> list[Problem]:
+def _service_problems(
+    row: int, r: dict, context: Context, known_orgs: set[str], seen: Counter, clamp_ages: bool = True
+) -> list[Problem]:
     out: list[Problem] = []
     ref = r["id"]
 
@@ -129,7 +135,9 @@ def _service_problems(row: int, r: dict, context: Context, known_orgs: set[str],
             err(name, f"{r[name]!r} is not one of {', '.join(allowed)}")
     for name in ("minimum_age", "maximum_age"):
         value = r[name]
-        if value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE:
+        if value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE and not clamp_ages:
+            err(name, f"{value:g} is outside the Local Offer's ages (0 to {LOCAL_OFFER_MAX_AGE})")
+        elif value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE:
             r[name] = float(min(max(value, 0), LOCAL_OFFER_MAX_AGE))
             message = f"{value:g} is outside the Local Offer's ages (0 to {LOCAL_OFFER_MAX_AGE}): imported as {r[name]:g}"
             out.append(Problem(row, name, message, "warning", ref))

@@ -7,6 +7,8 @@ its own taxonomy, services areas in words, some list items without their nested 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 
 from aiohttp import web
@@ -83,3 +85,22 @@ def feed_app(services: list[dict], *, fail_from_page: int | None = None, partial
     app.router.add_get("/services", listing)
     app.router.add_get("/services/{id}", detail)
     return app
+
+
+class FeedServer:
+    """A real HTTP server on a free port, in a background thread (the sync runs its own event loop)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(app, access_log=None)
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()

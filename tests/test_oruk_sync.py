@@ -3,35 +3,12 @@ keep our annotations, report changes in the audit trail, and change nothing when
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
 from knowledge import models as m
 from knowledge.sync import SyncFailed, sync
-from tests.oruk_feed import feed_app, generated_services
-
-
-class FeedServer:
-    """A real HTTP server in a background thread (the sync runs its own event loop)."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
+from tests.oruk_feed import FeedServer, feed_app, generated_services
 
 
 @pytest.fixture
