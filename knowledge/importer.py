@@ -74,7 +74,9 @@ def check_dataset(session: Session, dataset: Dataset, today: date | None = None,
     return problems + quality_warnings(dataset, today or date.today())
 
 
-def import_dataset(session: Session, dataset: Dataset, *, dry_run: bool = False, today: date | None = None) -> ImportReport:
+def import_dataset(
+    session: Session, dataset: Dataset, *, dry_run: bool = False, today: date | None = None, preloaded: dict | None = None
+) -> ImportReport:
     """Apply a dataset in the caller's transaction, or raise ImportRejected and leave it untouched.
 
     The caller owns the transaction (`with session.begin(): ...`), so an import is
@@ -99,7 +101,10 @@ def import_dataset(session: Session, dataset: Dataset, *, dry_run: bool = False,
     if not dry_run:
         session.flush()
     ids = [record["id"] for _row, record in dataset.services]
-    stored = {s.id: s for s in session.execute(service_query().where(m.Service.id.in_(ids))).scalars()} if ids else {}
+    if preloaded is not None:  # the caller (a sync) has already loaded these services with their children
+        stored = {sid: preloaded[sid] for sid in ids if sid in preloaded}
+    else:
+        stored = {s.id: s for s in session.execute(service_query().where(m.Service.id.in_(ids))).scalars()} if ids else {}
     term_ids = need_term_ids(session)
     names = area_names(session)
     for _row, record in dataset.services:

@@ -174,7 +174,7 @@ def apply_feed(session: Session, base_url: str, items: list, actor: str = "sync"
         if record["id"] in before:
             _keep_annotations(record, before[record["id"]], _carries_annotations(raws.get(record["id"], {})))
     try:
-        result = import_dataset(session, dataset)
+        result = import_dataset(session, dataset, preloaded=stored)
     except ImportRejected as rejected:
         errors = [p for p in rejected.problems if p.severity == "error"]
         shown = "; ".join(str(p) for p in errors[:5])

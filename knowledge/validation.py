@@ -46,15 +46,16 @@ class Context:
     area_names: dict[str, str]  # gss code -> name
     organization_ids: set[str] = field(default_factory=set)
     need_codes: set[str] = field(default_factory=lambda: set(SERVICE_TAGS))
+    _by_loose_name: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def area_code(self, value: str) -> str | None:
         if value in self.area_names:
             return value
-        wanted = loose(value)
-        for code, name in self.area_names.items():
-            if loose(name) == wanted:
-                return code
-        return None
+        if self._by_loose_name is None:  # built once: a feed of thousands of services names its areas in words
+            self._by_loose_name = {}
+            for code, name in self.area_names.items():
+                self._by_loose_name.setdefault(loose(name), code)
+        return self._by_loose_name.get(loose(value))
 
 
 @dataclass
