@@ -96,3 +96,18 @@ def test_an_invalid_feed_changes_nothing(fresh_kb, serve):
     with pytest.raises(SyncFailed, match="1 error"):
         sync(fresh_kb.sessions, url, per_page=5)
     assert _snapshot(fresh_kb) == before
+
+
+def test_the_command_line_reports_the_sync_and_its_failures(tmp_path, serve, capsys):
+    from knowledge.cli import main
+
+    database = f"sqlite:///{tmp_path / 'kb.db'}"
+    assert main(["--database", database, "seed"]) == 0
+    capsys.readouterr()
+    url = serve(generated_services(12))
+    assert main(["--database", database, "sync", url, "--per-page", "5", "--dry-run"]) == 0
+    assert "(dry run, nothing written)" in capsys.readouterr().out
+    assert main(["--database", database, "sync", url, "--per-page", "5"]) == 0
+    assert "12 added, 0 changed, 0 retired" in capsys.readouterr().out
+    assert main(["--database", database, "sync", "http://127.0.0.1:9"]) == 1
+    assert "Sync failed, nothing was changed: page 1 of /services: can't reach" in capsys.readouterr().err
