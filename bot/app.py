@@ -14,7 +14,7 @@ from bot.middlewares import browser_session, error_pages, security_headers
 from bot.render import make_environment
 from bot.security import RateLimiter
 from bot.throttle import SignInThrottle
-from bot.views import admin, admin_data, console, oversight, public, widget
+from bot.views import admin, admin_data, console, openreferral, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
 from knowledge.kb import KnowledgeBase
 from knowledge.outage_helpline import OutageHelpline
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app["sign_in_throttle"] = SignInThrottle(settings.sign_in_free_failures, settings.sign_in_free_failures_per_address)
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)
-    for module in (public, widget, console, admin, admin_data, oversight):
+    for module in (public, widget, console, admin, admin_data, oversight, openreferral):
         module.setup(app)
     app.router.add_static("/static/app/", STATIC, append_version=False)
     if GOVUK_FRONTEND.exists():

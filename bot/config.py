@@ -71,6 +71,11 @@ class Settings:
     """How long a parent waits in the queue for a person before being offered a call-back."""
     handoff_poll_per_minute: int = 120
     """Polls a browser may make while waiting for or chatting with a person (its own rate limit)."""
+    oruk_publish_sample: bool = True
+    """Whether the Open Referral API publishes records marked as sample data (turn off once real data is in)."""
+    oruk_burst: int = 60
+    """Requests an address may make to the Open Referral API at once before its rate limit applies."""
+    oruk_per_minute: int = 300
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -95,4 +100,5 @@ class Settings:
             session_idle_minutes=_number("LOCAL_OFFER_SESSION_IDLE_MINUTES", 30),
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
             handoff_wait_seconds=int(os.environ.get("LOCAL_OFFER_HANDOFF_WAIT_SECONDS", "300")),
+            oruk_publish_sample=_flag("LOCAL_OFFER_ORUK_PUBLISH_SAMPLE", True),
         )

@@ -91,6 +91,24 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_sync(args) -> int:
+    from knowledge.sync import SyncFailed, sync
+
+    engine = make_engine(args.database)
+    migrate(engine)
+    try:
+        report = sync(make_session_factory(engine), args.base_url, per_page=args.per_page, dry_run=args.dry_run)
+    except SyncFailed as failed:
+        print(f"Sync failed, nothing was changed: {failed}", file=sys.stderr)
+        return 1
+    print(("(dry run, nothing written) " if args.dry_run else "") + report.summary())
+    for sid, fields in list(report.changed.items())[:50]:
+        print(f"  changed {sid}: {', '.join(fields)}")
+    for sid in report.retired[:50]:
+        print(f"  retired {sid}")
+    return 0
+
+
 def cmd_quality(args) -> int:
     with make_session_factory(make_engine(args.database))() as session:
         _organizations, services = export_records(session)
@@ -160,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "validate":
             p.add_argument("--all", action="store_true", help="list every problem (default: the first 200)")
         p.set_defaults(func=func)
+    sync = sub.add_parser("sync", help="create, update and retire services from a live Open Referral UK API")
+    sync.add_argument("base_url", help="the API's base URL (the one whose /services lists the services)")
+    sync.add_argument("--per-page", type=int, default=100)
+    sync.add_argument("--dry-run", action="store_true", help="fetch and check the feed, report what would change, write nothing")
+    sync.set_defaults(func=cmd_sync)
     sub.add_parser("quality", help="data-quality summary of the knowledge base").set_defaults(func=cmd_quality)
     find = sub.add_parser("find", help="what the eligibility engine finds for a family")
     find.add_argument("--age", required=True, help="age in years, e.g. 7 or 1.5")

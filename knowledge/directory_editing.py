@@ -18,12 +18,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from knowledge import models as m
 from knowledge.audit import NotFound, ValidationFailed, changed_fields, check_fingerprint, check_version, record_change  # noqa: F401 (the errors callers catch)
-from knowledge.formats import FORMATS, FileFormatError, read_text
+from knowledge.formats import FORMATS, READ_FORMATS, FileFormatError, read_text
 from knowledge.importer import ImportReport, check_dataset, export_text, import_dataset  # noqa: F401 (export_text for the views)
+from knowledge.oruk_csv import read_zipped_package
 from knowledge.places import FULL_POSTCODE, OUTWARD_CODE
 from knowledge.records import Dataset, Problem
 from knowledge.store import organization_to_record, service_query, service_to_record
@@ -667,19 +668,38 @@ class DueReview:
     interval_days: int
     due: date | None
     version: int
+    gaps: list[str] = field(default_factory=list)
+    """What the record lacks that the assistant needs (age range, tier, need tags), in plain words."""
+
+
+def _gaps(service: m.Service) -> list[str]:
+    gaps = []
+    if service.minimum_age is None and service.maximum_age is None:
+        gaps.append(QUALITY_CHECKS["no_age_range"])
+    if not service.tier:
+        gaps.append(QUALITY_CHECKS["no_tier"])
+    if not service.attributes:
+        gaps.append(QUALITY_CHECKS["no_need_tags"])
+    return gaps
 
 
 def services_due_review(session: Session, today: date | None = None) -> list[DueReview]:
-    """Services past their review date (or never reviewed), the longest overdue first."""
+    """Services past their review date (or never reviewed), or missing an age range, tier or need tag
+    (as imported feeds often are), the longest overdue first."""
     today = today or date.today()
-    rows = session.execute(select(m.Service, m.Organization.name).join(m.Service.organization)).all()
+    rows = session.execute(
+        select(m.Service, m.Organization.name).join(m.Service.organization).options(selectinload(m.Service.attributes))
+    ).all()
     due = []
     for service, org_name in rows:
         reviewed = service.last_reviewed or service.assured_date
         interval = service.review_interval_days or 365
-        if review_due(reviewed, interval, today):
+        gaps = _gaps(service)
+        if gaps or review_due(reviewed, interval, today):
             when = reviewed + timedelta(days=interval) if reviewed else None
-            due.append(DueReview(service.id, service.name, org_name, service.status, reviewed, interval, when, service.version))
+            due.append(
+                DueReview(service.id, service.name, org_name, service.status, reviewed, interval, when, service.version, gaps)
+            )
     return sorted(due, key=lambda d: (d.due or date.min, d.name.casefold(), d.id))
 
 
@@ -710,21 +730,26 @@ def mark_reviewed(session: Session, actor: str, service_id: str, expected_versio
 
 
 def upload_format(filename: str, chosen: str | None = None) -> str:
-    """The file's format: the one chosen, else from its extension (.json, .yaml/.yml, .csv)."""
+    """The file's format: the one chosen, else from its extension (.json, .ndjson, .yaml/.yml, .csv, .zip)."""
     if chosen:
         if chosen not in FORMATS:
             raise FileFormatError(f"Unknown format {chosen}: choose JSON, YAML or CSV")
         return chosen
     suffix = PurePath(filename or "").suffix.lower().lstrip(".")
-    fmt = {"yml": "yaml"}.get(suffix, suffix)
-    if fmt not in FORMATS:
-        raise FileFormatError("Can't tell the file's format from its name: name it .json, .yaml or .csv, or choose the format")
+    fmt = {"yml": "yaml", "jsonl": "ndjson"}.get(suffix, suffix)
+    if fmt not in READ_FORMATS + ("zip",):
+        raise FileFormatError(
+            "Can't tell the file's format from its name: name it .json, .ndjson, .yaml, .csv or .zip "
+            "(an Open Referral UK CSV package), or choose the format"
+        )
     return fmt
 
 
 def read_upload(filename: str, content: bytes, chosen: str | None = None) -> Dataset:
     """An uploaded file as a dataset; FileFormatError (with a plain message) if it can't be read at all."""
     fmt = upload_format(filename, chosen)
+    if fmt == "zip":
+        return read_zipped_package(content)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:

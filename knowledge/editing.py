@@ -208,7 +208,7 @@ def _check_service(session: Session, raw: dict, errors: dict[str, str] | None = 
     problems: list[Problem] = []
     record = normalise_service(raw, 1, problems)
     dataset = Dataset(services=[(1, record)], problems=problems)
-    errors = form_errors(validate(dataset, build_context(session)), errors)
+    errors = form_errors(validate(dataset, build_context(session), clamp_ages=False), errors)
     if errors:
         raise ValidationFailed(errors)
     return record
@@ -495,7 +495,7 @@ def _check_organisation(session: Session, raw: dict) -> dict:
     website = record.get("website")
     if website and not website.startswith(("http://", "https://")):
         errors["website"] = f"{website!r} should start with https://"
-    errors = form_errors(validate(dataset, build_context(session)), errors)
+    errors = form_errors(validate(dataset, build_context(session), clamp_ages=False), errors)
     if errors:
         raise ValidationFailed(errors)
     return record

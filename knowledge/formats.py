@@ -16,14 +16,13 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.oruk import organization_to_oruk
+from knowledge.oruk import service_to_oruk as to_oruk_service  # noqa: F401 (the JSON writer's service shape)
 from knowledge.records import (
-    EXTENSION_FIELDS,
-    EXTENSION_KEY,
-    GSS_URI_PREFIX,
     NESTED_FIELDS,
-    TAXONOMY_BY_FIELD,
     Dataset,
     Problem,
+    foreign_terms,
     normalise_organization,
     normalise_service,
 )
@@ -61,6 +60,8 @@ CSV_SERVICE_COLUMNS = (
 CSV_COLUMNS = CSV_SERVICE_COLUMNS + tuple(f"{CSV_PREFIX[key]}_{name}" for key, names in NESTED_FIELDS.items() for name in names)
 SEPARATOR = " | "
 FORMATS = ("json", "yaml", "csv")
+"""Formats we write; we also read NDJSON (one service per line) and the ORUK CSV package (a folder)."""
+READ_FORMATS = FORMATS + ("ndjson",)
 
 
 class FileFormatError(ValueError):
@@ -69,18 +70,24 @@ class FileFormatError(ValueError):
 
 def guess_format(path: Path, explicit: str | None = None) -> str:
     if explicit:
-        if explicit not in FORMATS:
+        if explicit not in READ_FORMATS:
             raise FileFormatError(f"unknown format {explicit!r}; use one of {', '.join(FORMATS)}")
         return explicit
+    if path.is_dir():
+        return "csv-package"
     suffix = path.suffix.lower().lstrip(".")
-    fmt = {"yml": "yaml"}.get(suffix, suffix)
-    if fmt not in FORMATS:
+    fmt = {"yml": "yaml", "jsonl": "ndjson"}.get(suffix, suffix)
+    if fmt not in READ_FORMATS:
         raise FileFormatError(f"can't tell the format of {path.name}; name it .json, .yaml or .csv, or pass --format")
     return fmt
 
 
 def read_file(path: Path, fmt: str | None = None) -> Dataset:
     fmt = guess_format(path, fmt)
+    if fmt == "csv-package" or path.is_dir():
+        from knowledge.oruk_csv import read_csv_package
+
+        return read_csv_package(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
@@ -91,14 +98,38 @@ def read_file(path: Path, fmt: str | None = None) -> Dataset:
 def read_text(text: str, fmt: str) -> Dataset:
     if fmt == "csv":
         return _read_csv(text)
+    if fmt == "ndjson":
+        return read_structured(_ndjson(text))
     try:
         data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise FileFormatError(f"not valid {fmt.upper()}: {error}") from error
-    return _read_structured(data)
+    except json.JSONDecodeError as error:
+        if error.msg == "Extra data" and text.lstrip().startswith("{"):  # one service per line (NDJSON)
+            return read_structured(_ndjson(text))
+        raise FileFormatError(f"not valid JSON: {error}") from error
+    except yaml.YAMLError as error:
+        raise FileFormatError(f"not valid YAML: {error}") from error
+    return read_structured(data)
 
 
-def _read_structured(data) -> Dataset:
+def _ndjson(text: str) -> list:
+    items = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise FileFormatError(f"line {line_number} is not valid JSON: {error}") from error
+    return items
+
+
+def _is_single_service(data: dict) -> bool:
+    return "services" not in data and "contents" not in data and "id" in data and "name" in data
+
+
+def read_structured(data) -> Dataset:
+    """Services from parsed JSON: a list, one service object, {"services": [...]} or an API page {"contents": [...]}."""
+    if isinstance(data, dict) and _is_single_service(data):
+        data = [data]
     if isinstance(data, list):
         services, organizations = data, []
     elif isinstance(data, dict):
@@ -119,6 +150,8 @@ def _read_structured(data) -> Dataset:
         if isinstance(raw.get("organization"), dict) and raw["organization"].get("id"):
             embedded.setdefault(str(raw["organization"]["id"]), raw["organization"])
         dataset.services.append((row, normalise_service(raw, row, dataset.problems)))
+        if terms := foreign_terms(raw):
+            dataset.foreign_terms[row] = terms
     given = {str(o.get("id")) for o in organizations if isinstance(o, dict)}
     organizations = list(organizations) + [o for oid, o in embedded.items() if oid not in given]
     for row, raw in enumerate(organizations, start=1):
@@ -140,7 +173,9 @@ def _read_csv(text: str) -> Dataset:
     unknown = [c for c in columns if c not in CSV_COLUMNS]
     dataset = Dataset()
     if unknown:
-        dataset.problems.append(Problem(1, ", ".join(unknown), "unknown column(s); expected: " + ", ".join(CSV_COLUMNS)))
+        hint = " (an Open Referral UK CSV package is a folder of files: import the folder)" if "fees" in unknown else ""
+        message = "unknown column(s); expected: " + ", ".join(CSV_COLUMNS) + hint
+        dataset.problems.append(Problem(1, ", ".join(unknown), message))
     organizations: dict[str, tuple[int, dict]] = {}
     for line, raw_row in enumerate(reader, start=2):
         row = {(k or "").strip(): read_spreadsheet_cell((v or "").strip()) for k, v in raw_row.items() if k is not None}
@@ -172,70 +207,10 @@ def _unflatten(row: dict, key: str, names: tuple[str, ...], line: int, problems:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def to_oruk_service(record: dict, organization: dict | None, area_names: dict[str, str], term_names: dict[str, str]) -> dict:
-    """A canonical record as an ORUK (HSDS 3.0) service, with the Local Offer fields in `local_offer`."""
-    sid = record["id"]
-    service = {
-        key: record[key]
-        for key in (
-            "id",
-            "name",
-            "description",
-            "url",
-            "email",
-            "status",
-            "fees_description",
-            "eligibility_description",
-            "application_process",
-            "minimum_age",
-            "maximum_age",
-            "assured_date",
-        )
-    }
-    service["organization_id"] = record["organization_id"]
-    if organization:
-        service["organization"] = {"id": organization["id"], "name": organization["name"]}
-    service["service_areas"] = [
-        {
-            "id": f"{sid}:area:{code}",
-            "name": area_names.get(code, code),
-            "extent_type": "gss_code",
-            "uri": GSS_URI_PREFIX + code,
-            "gss_code": code,
-        }
-        for code in record["service_areas"]
-    ]
-    attributes = []
-    for field_name, taxonomy in TAXONOMY_BY_FIELD.items():
-        values = record[field_name] if field_name == "needs" else [record[field_name]] if record[field_name] else []
-        for code in values:
-            term = {"id": f"{taxonomy}:{code}", "code": code, "name": term_names.get(code, code), "taxonomy": taxonomy}
-            attributes.append({"id": f"{sid}:{taxonomy}:{code}", "link_type": "service", "link_id": sid, "taxonomy_term": term})
-    service["attributes"] = attributes
-    service["cost_options"] = [dict(item) for item in record["cost_options"]]
-    service["contacts"] = [
-        {**{k: v for k, v in c.items() if k != "phone"}, "phones": [{"number": c["phone"]}] if c["phone"] else []}
-        for c in record["contacts"]
-    ]
-    service["schedules"] = [dict(item) for item in record["schedules"]]
-    service["service_at_locations"] = [
-        {
-            "location": {
-                "name": loc["name"],
-                "addresses": [
-                    {"address_1": loc["address_1"], "city": loc["city"], "postal_code": loc["postcode"], "country": "GB"}
-                ],
-            }
-        }
-        for loc in record["locations"]
-    ]
-    service["needs"] = list(record["needs"])
-    service[EXTENSION_KEY] = {name: record[name] for name in EXTENSION_FIELDS}
-    return service
-
-
 def write_json(organizations: list[dict], services: list[dict]) -> str:
-    return json.dumps({"organizations": organizations, "services": services}, indent=2, ensure_ascii=False) + "\n"
+    """An ORUK-style file: organisations (canonical records, written as ORUK organisations) and ORUK services."""
+    data = {"organizations": [organization_to_oruk(o) for o in organizations], "services": services}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_csv(organizations: dict[str, dict], records: list[dict]) -> str:

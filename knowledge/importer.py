@@ -21,11 +21,14 @@ from knowledge.store import (
     apply_record,
     area_names,
     build_context,
+    need_names,
     need_term_ids,
     organization_to_record,
+    postcode_counties,
     service_query,
     service_to_record,
 )
+from knowledge.taxonomy_mapping import apply_mapping
 from knowledge.validation import quality_warnings, validate
 
 
@@ -61,19 +64,25 @@ class ImportReport:
         )
 
 
-def check_dataset(session: Session, dataset: Dataset, today: date | None = None) -> list[Problem]:
-    """All errors and data-quality warnings for a dataset, against what the knowledge base knows."""
-    problems = validate(dataset, build_context(session))
+def check_dataset(session: Session, dataset: Dataset, today: date | None = None, *, record_terms: bool = False) -> list[Problem]:
+    """All errors and data-quality warnings for a dataset, against what the knowledge base knows.
+
+    Other directories' taxonomy terms are first mapped to need codes (record_terms: store new ones).
+    """
+    problems = apply_mapping(session, dataset, record_new=record_terms)
+    problems += validate(dataset, build_context(session))
     return problems + quality_warnings(dataset, today or date.today())
 
 
-def import_dataset(session: Session, dataset: Dataset, *, dry_run: bool = False, today: date | None = None) -> ImportReport:
+def import_dataset(
+    session: Session, dataset: Dataset, *, dry_run: bool = False, today: date | None = None, preloaded: dict | None = None
+) -> ImportReport:
     """Apply a dataset in the caller's transaction, or raise ImportRejected and leave it untouched.
 
     The caller owns the transaction (`with session.begin(): ...`), so an import is
     committed whole or not at all; with dry_run nothing is flushed.
     """
-    problems = check_dataset(session, dataset, today)
+    problems = check_dataset(session, dataset, today, record_terms=not dry_run)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ImportRejected(problems)
@@ -92,7 +101,10 @@ def import_dataset(session: Session, dataset: Dataset, *, dry_run: bool = False,
     if not dry_run:
         session.flush()
     ids = [record["id"] for _row, record in dataset.services]
-    stored = {s.id: s for s in session.execute(service_query().where(m.Service.id.in_(ids))).scalars()} if ids else {}
+    if preloaded is not None:  # the caller (a sync) has already loaded these services with their children
+        stored = {sid: preloaded[sid] for sid in ids if sid in preloaded}
+    else:
+        stored = {s.id: s for s in session.execute(service_query().where(m.Service.id.in_(ids))).scalars()} if ids else {}
     term_ids = need_term_ids(session)
     names = area_names(session)
     for _row, record in dataset.services:
@@ -121,6 +133,15 @@ def export_records(session: Session) -> tuple[list[dict], list[dict]]:
     return organizations, services
 
 
+def oruk_services(session: Session, organizations: list[dict], services: list[dict]) -> list[dict]:
+    """Canonical records as ORUK 3.0 services, with area, need and county names from the knowledge base."""
+    names = area_names(session)
+    terms = need_names(session)
+    counties = postcode_counties(session)
+    by_id = {o["id"]: o for o in organizations}
+    return [to_oruk_service(s, by_id.get(s["organization_id"]), names, terms, counties) for s in services]
+
+
 def export_text(session: Session, fmt: str) -> tuple[str, int]:
     """Every service and organisation in `fmt`, exactly as `python -m knowledge export` writes it; (text, services)."""
     if fmt not in FORMATS:
@@ -128,10 +149,7 @@ def export_text(session: Session, fmt: str) -> tuple[str, int]:
     organizations, services = export_records(session)
     if fmt == "csv":
         return write_csv({o["id"]: o for o in organizations}, services), len(services)
-    names = area_names(session)
-    terms = {t.code: t.name for t in session.execute(select(m.TaxonomyTerm)).scalars()}
-    by_id = {o["id"]: o for o in organizations}
-    oruk = [to_oruk_service(s, by_id.get(s["organization_id"]), names, terms) for s in services]
+    oruk = oruk_services(session, organizations, services)
     text = write_json(organizations, oruk)
     if fmt == "yaml":
         text = yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True)

@@ -80,6 +80,8 @@ class Service(Base):
     last_reviewed = Column(Date)
     review_interval_days = Column(Integer, nullable=False, default=365)
     is_sample = Column(Boolean, nullable=False, default=False)
+    source_url = Column(String(500), index=True)
+    """The Open Referral API this service is synced from (None: entered here or imported from a file)."""
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     version = Column(Integer, nullable=False, default=1)
 
@@ -231,6 +233,28 @@ class PostcodeDistrict(Base):
     district_gss = Column(String(9), ForeignKey("district.gss_code"))
     authority_gss = Column(String(9), ForeignKey("local_authority.gss_code"), nullable=False)
     note = Column(Text)
+    latitude = Column(Numeric(8, 5))
+    longitude = Column(Numeric(8, 5))
+    """Approximate centre of the postcode district, for distances in the Open Referral API."""
+
+
+class TaxonomyMapping(Base):
+    """A term from another directory's taxonomy, and the need it means here (none yet: unmapped).
+
+    Terms are recorded the first time an import or sync meets them, so administrators
+    can see the unmapped ones and map them in the browser.
+    """
+
+    __tablename__ = "taxonomy_mapping"
+    id = Column(Integer, primary_key=True)
+    taxonomy = Column(String(200), nullable=False, default="")
+    term_id = Column(String(200), nullable=False)
+    term_name = Column(String(300), nullable=False, default="")
+    need_code = Column(String(60))
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by = Column(String(120))
+
+    __table_args__ = (UniqueConstraint("taxonomy", "term_id", name="uq_taxonomy_mapping_term"),)
 
 
 class Signpost(Base):

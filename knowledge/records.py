@@ -64,7 +64,12 @@ TAXONOMY_BY_FIELD = {
     "tier": "local-offer-tier",
     "access_route": "local-offer-access-route",
 }
+REFERRER_TAXONOMY = "local-offer-referrer"
+FLAG_TAXONOMY = "local-offer-flags"
+FLAG_CODES = {"diagnosis_required": "diagnosis-required", "is_sample": "sample-data"}
+"""The two yes/no Local Offer fields, as terms of our flags taxonomy in ORUK attributes."""
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
+ALL_DAYS = "MO,TU,WE,TH,FR,SA,SU"
 
 
 @dataclass
@@ -90,6 +95,8 @@ class Dataset:
     organizations: list[tuple[int, dict]] = field(default_factory=list)
     services: list[tuple[int, dict]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    foreign_terms: dict[int, list[dict]] = field(default_factory=dict)
+    """Row -> the taxonomy terms of that service from other taxonomies than ours (mapped to needs on import)."""
 
 
 def _text(value) -> str | None:
@@ -169,15 +176,51 @@ class _Collector:
         return []
 
 
-def _taxonomy_codes(raw: dict, taxonomy: str) -> list[str]:
-    codes = []
+def attribute_terms(raw: dict) -> list[dict]:
+    """The taxonomy terms of a service's ORUK attributes (those given as objects)."""
+    terms = []
     for attribute in raw.get("attributes") or []:
         term = attribute.get("taxonomy_term") if isinstance(attribute, dict) else None
-        if isinstance(term, dict) and (term.get("taxonomy") or term.get("taxonomy_id")) == taxonomy:
+        if isinstance(term, dict):
+            terms.append(term)
+    return terms
+
+
+def term_taxonomy(term: dict) -> str | None:
+    taxonomy = term.get("taxonomy") or term.get("taxonomy_id")
+    if isinstance(taxonomy, dict):
+        taxonomy = taxonomy.get("id") or taxonomy.get("name")
+    if taxonomy is None and isinstance(term.get("taxonomy_detail"), dict):
+        taxonomy = term["taxonomy_detail"].get("id") or term["taxonomy_detail"].get("name")
+    return _text(taxonomy)
+
+
+def _taxonomy_codes(raw: dict, taxonomy: str) -> list[str]:
+    codes = []
+    for term in attribute_terms(raw):
+        if term_taxonomy(term) == taxonomy:
             code = _text(term.get("code")) or _text(term.get("id"))
             if code:
                 codes.append(code.split(":")[-1])
     return codes
+
+
+OUR_TAXONOMIES = frozenset(TAXONOMY_BY_FIELD.values()) | {REFERRER_TAXONOMY, FLAG_TAXONOMY}
+
+
+def foreign_terms(raw: dict) -> list[dict]:
+    """A service's taxonomy terms from other directories' taxonomies: {taxonomy, term_id, name}."""
+    out = []
+    for term in attribute_terms(raw):
+        taxonomy = term_taxonomy(term) or ""
+        term_id = _text(term.get("id")) or _text(term.get("code")) or _text(term.get("name"))
+        if taxonomy not in OUR_TAXONOMIES and term_id:
+            out.append({"taxonomy": taxonomy[:200], "term_id": term_id[:200], "name": (_text(term.get("name")) or term_id)[:300]})
+    return out
+
+
+def _taxonomy_names(raw: dict, taxonomy: str) -> list[str]:
+    return [_text(t.get("name")) for t in attribute_terms(raw) if term_taxonomy(t) == taxonomy and _text(t.get("name"))]
 
 
 def _area_code(item) -> str | None:
@@ -226,11 +269,24 @@ def _nested(raw: dict, key: str, collector: _Collector) -> list[dict]:
             record["interval"] = collector.integer(f"{key}[{index}].interval", item.get("interval"))
             record["byday"] = (record["byday"] or "").upper().replace(" ", "") or None
             record["freq"] = (record["freq"] or "").upper() or None
+            _profile_frequency(record)
+        if key == "schedules":
+            for name in ("opens_at", "closes_at"):  # ORUK feeds often write 10:00:00
+                if record[name] and len(record[name]) == 8 and record[name][2] == ":" and record[name][5] == ":":
+                    record[name] = record[name][:5]
         if key == "locations" and record["postcode"]:
             record["postcode"] = record["postcode"].upper()
         if any(v is not None for v in record.values()):
             out.append(record)
     return out
+
+
+def _profile_frequency(schedule: dict) -> None:
+    """ORUK 3.0 knows only WEEKLY and MONTHLY: daily is weekly on every day, yearly is every 12 months."""
+    if schedule["freq"] == "DAILY" and (schedule["interval"] or 1) == 1:
+        schedule["freq"], schedule["byday"] = "WEEKLY", schedule["byday"] or ALL_DAYS
+    elif schedule["freq"] == "YEARLY":
+        schedule["freq"], schedule["interval"] = "MONTHLY", 12 * (schedule["interval"] or 1)
 
 
 def normalise_service(raw: dict, row: int, problems: list[Problem]) -> dict:
@@ -239,6 +295,8 @@ def normalise_service(raw: dict, row: int, problems: list[Problem]) -> dict:
     merged = {**raw, **{k: v for k, v in extension.items() if v is not None}}
     c = _Collector(row, _text(merged.get("id")), problems)
     record: dict = {name: _text(merged.get(name)) for name in TEXT_FIELDS}
+    if record["fees_description"] is None:
+        record["fees_description"] = _text(merged.get("fees"))
     if record["organization_id"] is None and isinstance(merged.get("organization"), dict):
         record["organization_id"] = _text(merged["organization"].get("id"))
     for name in ("category", "tier", "access_route"):
@@ -254,9 +312,13 @@ def normalise_service(raw: dict, row: int, problems: list[Problem]) -> dict:
     record["last_reviewed"] = c.date("last_reviewed", merged.get("last_reviewed"))
     interval = c.integer("review_interval_days", merged.get("review_interval_days"))
     record["review_interval_days"] = DEFAULT_REVIEW_INTERVAL_DAYS if interval is None else interval
-    record["diagnosis_required"] = c.boolean("diagnosis_required", merged.get("diagnosis_required"))
-    record["is_sample"] = c.boolean("is_sample", merged.get("is_sample"))
-    record["referrers"] = c.word_list("referrers", merged.get("referrers"))
+    flags = set(_taxonomy_codes(merged, FLAG_TAXONOMY))
+    for name, code in FLAG_CODES.items():
+        record[name] = c.boolean(name, merged.get(name), default=code in flags)
+    referrers = merged.get("referrers")
+    record["referrers"] = (
+        c.word_list("referrers", referrers) if referrers is not None else _taxonomy_names(merged, REFERRER_TAXONOMY)
+    )
     needs = merged.get("needs")
     needs = c.word_list("needs", needs) if needs is not None else _taxonomy_codes(merged, NEEDS_TAXONOMY)
     record["needs"] = sorted({n.strip().lower() for n in needs})
@@ -272,6 +334,9 @@ def normalise_service(raw: dict, row: int, problems: list[Problem]) -> dict:
 def normalise_organization(raw: dict, row: int, problems: list[Problem]) -> dict:
     """An organisation, with only the fields the input gives (a CSV or an embedded ORUK
     `organization` may carry just id and name; an import never blanks what it did not say)."""
+    extension = raw.get(EXTENSION_KEY)
+    if isinstance(extension, dict):
+        raw = {**raw, **{k: v for k, v in extension.items() if v is not None}}
     c = _Collector(row, _text(raw.get("id")), problems)
     if "website" not in raw and "url" in raw:
         raw = {**raw, "website": raw["url"]}

@@ -176,6 +176,19 @@ def load_places(session: Session, seed_dir: Path) -> dict[str, int]:
         )
         for r in _csv_rows(seed_dir / "postcodes.csv")
     )
+    session.flush()
+    centroids = seed_dir / "postcode_centroids.csv"
+    if centroids.exists():
+        counts["postcode centres"] = sum(
+            _upsert(
+                session,
+                m.PostcodeDistrict,
+                {"outward_code": r["outward_code"].upper()},
+                {"latitude": Decimal(r["latitude"]), "longitude": Decimal(r["longitude"])},
+            )
+            for r in _csv_rows(centroids)
+            if session.get(m.PostcodeDistrict, r["outward_code"].upper()) is not None
+        )
     return counts
 
 

@@ -87,6 +87,21 @@ def need_term_ids(session: Session) -> dict[str, str]:
     return dict(rows.all())
 
 
+def need_names(session: Session) -> dict[str, str]:
+    rows = session.execute(select(m.TaxonomyTerm.code, m.TaxonomyTerm.name).where(m.TaxonomyTerm.taxonomy == m.NEEDS_TAXONOMY))
+    return dict(rows.all())
+
+
+def postcode_counties(session: Session) -> dict[str, str]:
+    """Outward code -> the name of its local authority (an address's `state_province`)."""
+    rows = session.execute(
+        select(m.PostcodeDistrict.outward_code, m.LocalAuthority.name).join(
+            m.LocalAuthority, m.LocalAuthority.gss_code == m.PostcodeDistrict.authority_gss
+        )
+    )
+    return dict(rows.all())
+
+
 def apply_record(
     session: Session, service: m.Service, record: dict, term_ids: dict[str, str], area_names: dict[str, str]
 ) -> None:

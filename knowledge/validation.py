@@ -46,15 +46,16 @@ class Context:
     area_names: dict[str, str]  # gss code -> name
     organization_ids: set[str] = field(default_factory=set)
     need_codes: set[str] = field(default_factory=lambda: set(SERVICE_TAGS))
+    _by_loose_name: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def area_code(self, value: str) -> str | None:
         if value in self.area_names:
             return value
-        wanted = loose(value)
-        for code, name in self.area_names.items():
-            if loose(name) == wanted:
-                return code
-        return None
+        if self._by_loose_name is None:  # built once: a feed of thousands of services names its areas in words
+            self._by_loose_name = {}
+            for code, name in self.area_names.items():
+                self._by_loose_name.setdefault(loose(name), code)
+        return self._by_loose_name.get(loose(value))
 
 
 @dataclass
@@ -78,8 +79,12 @@ class QualitySummary:
         return out
 
 
-def validate(dataset: Dataset, context: Context) -> list[Problem]:
-    """Every error and warning in the dataset; fixes area names to GSS codes in place."""
+def validate(dataset: Dataset, context: Context, *, clamp_ages: bool = True) -> list[Problem]:
+    """Every error and warning in the dataset; fixes area names to GSS codes in place.
+
+    Files and feeds (clamp_ages) have ages outside 0 to 25 brought into range with a warning
+    ("all ages" services are common); in the editor's form such an age is an error to correct.
+    """
     problems = list(dataset.problems)
     org_ids: Counter = Counter()
     for row, org in dataset.organizations:
@@ -95,7 +100,7 @@ def validate(dataset: Dataset, context: Context) -> list[Problem]:
         if oid and count > 1:
             problems.append(Problem(None, "organization.id", f"organisation {oid!r} appears {count} times", ref=oid))
     for row, record in dataset.services:
-        problems.extend(_service_problems(row, record, context, known_orgs, seen))
+        problems.extend(_service_problems(row, record, context, known_orgs, seen, clamp_ages))
     return problems
 
 
@@ -106,7 +111,9 @@ def _check_id(problems: list[Problem], row: int, field_name: str, value: str | N
         problems.append(Problem(row, field_name, f"{value!r} is not a valid id (letters, digits, . _ : -)", ref=ref))
 
 
-def _service_problems(row: int, r: dict, context: Context, known_orgs: set[str], seen: Counter) -> list[Problem]:
+def _service_problems(
+    row: int, r: dict, context: Context, known_orgs: set[str], seen: Counter, clamp_ages: bool = True
+) -> list[Problem]:
     out: list[Problem] = []
     ref = r["id"]
 
@@ -127,10 +134,15 @@ def _service_problems(row: int, r: dict, context: Context, known_orgs: set[str],
     for name, allowed in (("category", CATEGORIES), ("tier", TIERS), ("access_route", ACCESS_ROUTES)):
         if r[name] is not None and r[name] not in allowed:
             err(name, f"{r[name]!r} is not one of {', '.join(allowed)}")
-    low, high = r["minimum_age"], r["maximum_age"]
-    for name, value in (("minimum_age", low), ("maximum_age", high)):
-        if value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE:
+    for name in ("minimum_age", "maximum_age"):
+        value = r[name]
+        if value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE and not clamp_ages:
             err(name, f"{value:g} is outside the Local Offer's ages (0 to {LOCAL_OFFER_MAX_AGE})")
+        elif value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE:
+            r[name] = float(min(max(value, 0), LOCAL_OFFER_MAX_AGE))
+            message = f"{value:g} is outside the Local Offer's ages (0 to {LOCAL_OFFER_MAX_AGE}): imported as {r[name]:g}"
+            out.append(Problem(row, name, message, "warning", ref))
+    low, high = r["minimum_age"], r["maximum_age"]
     if low is not None and high is not None and low > high:
         err("maximum_age", f"the maximum age {high:g} is below the minimum age {low:g}")
     for need in r["needs"]:
@@ -139,12 +151,12 @@ def _service_problems(row: int, r: dict, context: Context, known_orgs: set[str],
     codes = []
     for area in r["service_areas"]:
         code = context.area_code(area)
-        if code is None:
+        if code is None:  # real feeds describe areas in words: a data-quality note, not a reason to refuse the file
             hint = "not a GSS code we know" if GSS_CODE.match(area) else "not an area name or GSS code we know"
-            err("service_areas", f"{area!r} is {hint}")
+            out.append(Problem(row, "service_areas", f"{area[:80]!r} is {hint}: left out", "warning", ref))
         else:
             codes.append(code)
-    r["service_areas"] = list(dict.fromkeys(codes)) if len(codes) == len(r["service_areas"]) else r["service_areas"]
+    r["service_areas"] = list(dict.fromkeys(codes))
     if r["access_route"] == "professional_referral" and not r["referrers"]:
         out.append(Problem(row, "referrers", "a referral-only service should say who can refer", "warning", ref))
     if r["review_interval_days"] is not None and r["review_interval_days"] <= 0:

@@ -20,6 +20,7 @@ from knowledge import models as m
 from knowledge.audit import EditConflict, fingerprint
 from knowledge.formats import FORMATS, FileFormatError
 from knowledge.importer import ImportRejected
+from knowledge.taxonomy_mapping import list_mappings, set_mapping
 from knowledge.vocabulary import SIGNPOST_KINDS, SIGNPOST_SCOPES
 
 routes = web.RouteTableDef()
@@ -36,6 +37,7 @@ DONE = {
     "postcode-saved": "Postcode district saved.",
     "postcode-removed": "Postcode district removed.",
     "reviewed": "Marked as reviewed today.",
+    "term-mapped": "Mapping saved. Services get the need at their next import or sync.",
 }
 
 
@@ -295,6 +297,46 @@ async def synonym_remove(request: web.Request) -> web.Response:
     with _kb(request).sessions.begin() as session:
         de.remove_synonym(session, _actor(request), code, request.match_info["id"])
     return redirect(f"/admin/needs?done=synonym-removed#need-{code}")
+
+
+# --- Other directories' taxonomy terms, mapped to our needs -------------------------------------
+
+
+def _mapping_page(request: web.Request, status: int = 200, errors: dict | None = None) -> web.Response:
+    with _kb(request).sessions() as session:
+        rows = list_mappings(session)
+        needs = de.need_choices(session)
+    unmapped = sum(1 for r in rows if not r.need_code)
+    return render(
+        request,
+        "admin/taxonomy_mapping.html",
+        status=status,
+        title="Other directories' terms",
+        rows=rows,
+        needs=needs,
+        unmapped=unmapped,
+        errors=errors or {},
+        done=_done(request),
+    )
+
+
+@routes.get("/admin/taxonomy-mapping")
+@requires("edit")
+async def taxonomy_mapping(request: web.Request) -> web.Response:
+    return _mapping_page(request)
+
+
+@routes.post("/admin/taxonomy-mapping/{id}")
+@requires("edit")
+async def taxonomy_mapping_save(request: web.Request) -> web.Response:
+    form = await request.post()
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                set_mapping(session, _actor(request), request.match_info["id"], str(form.get("need_code", "")))
+        except de.ValidationFailed as failed:
+            return _mapping_page(request, 400, {f"term-{request.match_info['id']}": failed.errors["need_code"]})
+    return redirect(f"/admin/taxonomy-mapping?done=term-mapped#term-{request.match_info['id']}")
 
 
 # --- Places and postcode districts --------------------------------------------------------------
