@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -11,7 +13,9 @@ from aiohttp import web
 from bot.config import Settings
 from bot.middlewares import browser_session, error_pages, security_headers
 from bot.render import make_environment
-from bot.security import RateLimiter
+from bot.retention import Retention
+from bot.routing import RasaRouter
+from bot.security import make_rate_limiter
 from bot.views import admin, admin_data, console, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
 from knowledge.kb import KnowledgeBase
@@ -34,6 +38,31 @@ async def _close(app: web.Application) -> None:
         app["kb"].dispose()
 
 
+async def _close_limiter(app: web.Application) -> None:
+    await app["widget_limiter"].close()
+
+
+async def _scheduled_purge(app: web.Application):
+    """A background task: purge conversations past the retention period now, then every interval.
+
+    The purge runs in a worker thread, in short batches, so chat turns carry on meanwhile."""
+
+    async def loop() -> None:
+        interval = app["settings"].purge_interval_minutes * 60
+        while True:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, app["retention"].purge)
+            except Exception:  # a database outage must not end the schedule
+                logger.exception("scheduled purge failed; trying again at the next interval")
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application(middlewares=[security_headers, error_pages, browser_session], client_max_size=MAX_UPLOAD_BYTES)
@@ -44,11 +73,17 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         migrate(kb.engine)
     app["kb"] = kb
     app["jinja"] = make_environment()
-    app["widget_limiter"] = RateLimiter(settings.widget_burst, settings.widget_per_minute)
+    app["widget_limiter"] = make_rate_limiter(settings.redis_url, settings.widget_burst, settings.widget_per_minute)
+    app["rasa_router"] = RasaRouter(settings.rasa_servers, settings.rasa_connect_timeout_seconds)
+    app["jinja"].globals["retention_days"] = settings.retention_days
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)
     for module in (public, widget, console, admin, admin_data, oversight):
         module.setup(app)
+    app["retention"] = Retention(app[console.STORE], kb.engine, settings.retention_days)
+    app.on_cleanup.append(_close_limiter)
+    if settings.purge_interval_minutes > 0:
+        app.cleanup_ctx.append(_scheduled_purge)
     app.router.add_static("/static/app/", STATIC, append_version=False)
     if GOVUK_FRONTEND.exists():
         app.router.add_static("/static/govuk/", GOVUK_FRONTEND)

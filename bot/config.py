@@ -48,6 +48,23 @@ class Settings:
     widget_frame_ancestors: str = "*"
     """Which sites may embed the widget (CSP frame-ancestors); '*' for any council page."""
     rasa_timeout_seconds: float = 30.0
+    # --- Retention and scale-out (bot/retention.py, bot/routing.py, bot/security.py) ---
+    retention_days: int = 90
+    """Days a conversation is kept after its last message (LOCAL_OFFER_RETENTION_DAYS); said in the privacy notice."""
+    purge_interval_minutes: float = 0.0
+    """Minutes between the web app's scheduled purges (LOCAL_OFFER_PURGE_INTERVAL_MINUTES, default 60 when
+    started from the environment); 0 means no scheduled purge (tests, or `python -m bot purge` from cron)."""
+    rasa_urls: tuple[str, ...] = ()
+    """Several Rasa servers (RASA_URLS, comma-separated): each conversation goes to one by a stable hash of
+    its id, and to the next when that one does not answer. Empty means `rasa_url` alone."""
+    redis_url: str | None = None
+    """LOCAL_OFFER_REDIS_URL: keep the rate limits in Redis, shared by every web process; else in memory."""
+    rasa_connect_timeout_seconds: float = 2.0
+    """How long to wait for a Rasa server to accept the connection before trying the next one."""
+
+    @property
+    def rasa_servers(self) -> tuple[str, ...]:
+        return self.rasa_urls or (self.rasa_url,)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,4 +81,18 @@ class Settings:
             cookie_secure=_flag("LOCAL_OFFER_COOKIE_SECURE", True),
             trust_forwarded_for=_flag("LOCAL_OFFER_TRUST_FORWARDED_FOR", False),
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
+            **_scale_settings_from_env(),
         )
+
+
+def _scale_settings_from_env() -> dict:
+    """Retention, several Rasa servers and the shared rate-limit store (see the README's "Privacy" and "Scale-out")."""
+    from bot.retention import purge_interval_from_env, retention_days_from_env
+
+    urls = tuple(u.strip().rstrip("/") for u in os.environ.get("RASA_URLS", "").split(",") if u.strip())
+    return {
+        "retention_days": retention_days_from_env(),
+        "purge_interval_minutes": purge_interval_from_env(),
+        "rasa_urls": urls,
+        "redis_url": os.environ.get("LOCAL_OFFER_REDIS_URL") or None,
+    }

@@ -21,12 +21,12 @@ import uuid
 from functools import lru_cache
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
-from conversation.messages import card_text
+from bot.conversations import stored_replies
 from bot.render import render
 from bot.security import widget_token, widget_token_valid
+from conversation.messages import card_text
 from knowledge.feedback import FeedbackError, submit_feedback
 from knowledge.seed import seed_helpline
 
@@ -140,7 +140,7 @@ def _client_address(request: web.Request) -> str:
 async def _checked_json(request: web.Request) -> dict | web.Response:
     """The request's JSON object, or the refusal to send instead."""
     settings = request.app["settings"]
-    if not request.app["widget_limiter"].allow(_client_address(request)):
+    if not await request.app["widget_limiter"].check(_client_address(request)):
         retry = max(1, round(60 / max(settings.widget_per_minute, 1)))
         return _refuse(429, TOO_MANY, **{"Retry-After": str(retry)})
     origin = request.headers.get("Origin")
@@ -225,19 +225,9 @@ async def chat_message(request: web.Request) -> web.Response:
     if len(message) > MAX_MESSAGE_LENGTH:
         return _refuse(400, f"Please keep your message to {MAX_MESSAGE_LENGTH} characters or fewer.")
     sender = "web-" + uuid.UUID(conversation).hex
-    settings = request.app["settings"]
-    try:
-        async with request.app["rasa_http"].post(
-            f"{settings.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message.strip()}
-        ) as reply:
-            if reply.status >= 400:
-                logger.error("the assistant answered %s", reply.status)
-                items = None
-            else:
-                items = await reply.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        logger.error("the assistant could not be reached (%s)", type(error).__name__)
-        items = None
+    items = await request.app["rasa_router"].send(
+        request.app["rasa_http"], sender, message.strip(), stored_replies=_stored_replies(request)
+    )
     messages = _rasa_items_to_messages(items) if isinstance(items, list) else []
     return web.json_response({"messages": messages or [unavailable_message()]})
 
@@ -267,6 +257,36 @@ async def feedback(request: web.Request) -> web.Response:
     else:
         thanks = "Thank you for your feedback. It helps us improve the Local Offer."
     return web.json_response({"ok": True, "message": thanks}, status=201)
+
+
+def _stored_replies(request: web.Request):
+    """For the router: the replies of a turn a Rasa server stored before it died (read off the event loop)."""
+    store = request.app["console_conversations"]
+
+    async def read(sender: str, text: str, since: float) -> list | None:
+        return await asyncio.get_running_loop().run_in_executor(None, stored_replies, store, sender, text, since)
+
+    return read
+
+
+DELETED = (
+    "Your conversation has been deleted. Nothing you typed in it is kept by this service. You can start a new conversation below."
+)
+
+
+@routes.post("/api/conversation/delete")
+async def delete_conversation(request: web.Request) -> web.Response:
+    """A parent's "Delete this conversation": gone from the tracker store and every linked table at once."""
+    body = await _checked_json(request)
+    if isinstance(body, web.Response):
+        return body
+    conversation = body.get("conversation_id")
+    if not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation):
+        return _refuse(400, "The conversation could not be recognised. Reload the page and try again.")
+    sender = "web-" + uuid.UUID(conversation).hex
+    retention = request.app["retention"]
+    await asyncio.get_running_loop().run_in_executor(None, retention.delete_conversation, sender)
+    return web.json_response({"ok": True, "message": DELETED})
 
 
 def setup(app: web.Application) -> None:
