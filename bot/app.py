@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         migrate(kb.engine)
     app["kb"] = kb
     app["jinja"] = make_environment()
-    app["widget_limiter"] = make_rate_limiter(settings.redis_url, settings.widget_burst, settings.widget_per_minute)
+    app["widget_limiter"] = make_rate_limiter(
+        settings.redis_url, settings.widget_burst, settings.widget_per_minute, settings.redis_prefix
+    )
     app["rasa_router"] = RasaRouter(settings.rasa_servers, settings.rasa_connect_timeout_seconds)
     app["jinja"].globals["retention_days"] = settings.retention_days
     app.on_startup.append(_open_rasa_client)

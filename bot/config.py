@@ -59,6 +59,8 @@ class Settings:
     its id, and to the next when that one does not answer. Empty means `rasa_url` alone."""
     redis_url: str | None = None
     """LOCAL_OFFER_REDIS_URL: keep the rate limits in Redis, shared by every web process; else in memory."""
+    redis_prefix: str = "local_offer:rate:"
+    """LOCAL_OFFER_REDIS_PREFIX: the start of the rate limit's keys (one per deployment sharing a Redis)."""
     rasa_connect_timeout_seconds: float = 2.0
     """How long to wait for a Rasa server to accept the connection before trying the next one."""
 
@@ -90,7 +92,13 @@ def _scale_settings_from_env() -> dict:
     from bot.retention import purge_interval_from_env, retention_days_from_env
 
     urls = tuple(u.strip().rstrip("/") for u in os.environ.get("RASA_URLS", "").split(",") if u.strip())
+    limits = {}
+    for name, variable in (("widget_burst", "LOCAL_OFFER_WIDGET_BURST"), ("widget_per_minute", "LOCAL_OFFER_WIDGET_PER_MINUTE")):
+        if os.environ.get(variable, "").strip():
+            limits[name] = int(os.environ[variable])
     return {
+        **limits,
+        "redis_prefix": os.environ.get("LOCAL_OFFER_REDIS_PREFIX") or "local_offer:rate:",
         "retention_days": retention_days_from_env(),
         "purge_interval_minutes": purge_interval_from_env(),
         "rasa_urls": urls,

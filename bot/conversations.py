@@ -245,6 +245,8 @@ class ConversationStore:
         schema = os.environ.get(POSTGRESQL_SCHEMA)
         if schema and url.startswith("postgresql"):
             kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+        if url.startswith("postgresql"):
+            kwargs["pool_pre_ping"] = True  # a terminated backend is replaced, not an error page
         self.engine = make_engine(url, **kwargs)
 
     def dispose(self) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from sqlalchemy.pool import QueuePool
 
 from knowledge.db import TRACKER_URL_VARIABLE, tracker_store_url  # noqa: F401 (TRACKER_URL_VARIABLE re-exported)
@@ -30,6 +30,17 @@ class URLTrackerStore(SQLTrackerStore):
         super().__init__(domain=domain, host=tracker_store_url(url), event_broker=event_broker, **kwargs)
         if self.engine.dialect.name == "sqlite":
             self._use_pooled_sqlite()
+        elif self.engine.dialect.name == "postgresql":
+            self._check_connections_before_use()
+
+    def _check_connections_before_use(self) -> None:
+        """Test each pooled PostgreSQL connection as it is taken (a `SELECT 1`), and replace a dead one:
+        after a database restart or a terminated backend the next turn works, rather than failing once
+        per pooled connection (tests/test_faults.py)."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _use_pooled_sqlite(self) -> None:
         """Keep SQLite connections open, in WAL mode: Rasa's default reopens the file and waits for a
