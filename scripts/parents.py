@@ -84,27 +84,58 @@ async def parents(webs: list[str], count: int, stop: asyncio.Event, load: Load, 
             web = webs[number % len(webs)]
             for script in itertools.islice(itertools.cycle(SCRIPTS), number, None):
                 conversation = uuid.uuid4().hex
-                sender = "web-" + conversation
                 for text in script:
                     if stop.is_set():
                         return
-                    load.sent[sender] = load.sent.get(sender, 0) + 1
-                    sent_at = time.time()
-                    status, words = 0, ""
-                    try:
-                        async with session.post(
-                            f"{web}/api/chat",
-                            json={"conversation_id": conversation, "message": text},
-                            headers={"X-Widget-Token": tokens[web]},
-                        ) as response:
-                            status = response.status
-                            body = await response.json(content_type=None)
-                            messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-                            words = "\n".join(str(m.get("text") or "[cards]") for m in messages)
-                    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-                        pass
-                    load.turns.append(Turn(sender, web, sent_at, time.time(), status, words))
+                    await _talk(session, web, tokens[web], conversation, text, load)
                     if think:
                         await asyncio.sleep(think)
 
         await asyncio.gather(*(parent(n) for n in range(count)))
+
+
+async def _talk(session: aiohttp.ClientSession, web: str, token: str, conversation: str, text: str, load: Load) -> None:
+    """One turn through the widget API, recorded in `load`."""
+    sender = "web-" + conversation
+    load.sent[sender] = load.sent.get(sender, 0) + 1
+    sent_at = time.time()
+    status, words = 0, ""
+    try:
+        async with session.post(
+            f"{web}/api/chat", json={"conversation_id": conversation, "message": text}, headers={"X-Widget-Token": token}
+        ) as response:
+            status = response.status
+            body = await response.json(content_type=None)
+            messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+            words = "\n".join(str(m.get("text") or "[cards]") for m in messages)
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        pass
+    load.turns.append(Turn(sender, web, sent_at, time.time(), status, words))
+
+
+async def open_loop(webs: list[str], rate: float, seconds: float, load: Load, think: float = 2.0, timeout: float = 60) -> None:
+    """Conversations arrive at a steady pace so that `rate` turns per second are offered (as
+    benchmarks/conversation_bench.py does against Rasa directly), spread over the web processes."""
+    mean_turns = sum(len(s) for s in SCRIPTS) / len(SCRIPTS)
+    interval = mean_turns / rate
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout), connector=aiohttp.TCPConnector(limit=0)
+    ) as session:
+        tokens = {web: await widget_token(session, web) for web in webs}
+
+        async def parent(number: int, script: list[str]) -> None:
+            web, conversation = webs[number % len(webs)], uuid.uuid4().hex
+            for index, text in enumerate(script):
+                if index:
+                    await asyncio.sleep(think)
+                await _talk(session, web, tokens[web], conversation, text, load)
+
+        tasks = []
+        start = time.monotonic()
+        for number, script in enumerate(itertools.cycle(SCRIPTS)):
+            when = start + number * interval
+            if when - start >= seconds:
+                break
+            await asyncio.sleep(max(0.0, when - time.monotonic()))
+            tasks.append(asyncio.create_task(parent(number, script)))
+        await asyncio.gather(*tasks)
