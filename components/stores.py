@@ -39,7 +39,7 @@ class URLTrackerStore(SQLTrackerStore):
         per pooled connection (tests/test_faults.py)."""
         url = self.engine.url
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url.render_as_string(hide_password=False)))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _use_pooled_sqlite(self) -> None:
