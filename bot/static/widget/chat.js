@@ -634,6 +634,7 @@
     save();
     log.textContent = "";
     showError("");
+    document.getElementById("chat-deleted").hidden = true;
     input.value = "";
     input.focus();
     send("/start_again", null);
