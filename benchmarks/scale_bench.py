@@ -145,6 +145,7 @@ def failover(stack: LocalStack, web_env: dict, count: int) -> dict:
 def write_old_conversations(url: str, schema: str, count: int) -> None:
     """`count` conversations of 4 events each, last message 100 to 200 days ago, written in bulk."""
     engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    insert = events.insert()
     now = time.time()
     rows = []
     with engine.begin() as conn:
@@ -154,10 +155,10 @@ def write_old_conversations(url: str, schema: str, count: int) -> None:
                 data = json.dumps({"event": kind, "timestamp": at + step, "text": "old message" if kind != "action" else None})
                 rows.append({"sender_id": sender, "type_name": kind, "timestamp": at + step, "data": data})
             if len(rows) >= 20_000:
-                conn.execute(events.insert(), rows)
+                conn.execute(insert, rows)
                 rows = []
         if rows:
-            conn.execute(events.insert(), rows)
+            conn.execute(insert, rows)
     engine.dispose()
 
 
