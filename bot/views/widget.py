@@ -269,9 +269,7 @@ def _stored_replies(request: web.Request):
     return read
 
 
-DELETED = (
-    "Your conversation has been deleted. Nothing you typed in it is kept by this service. You can start a new conversation below."
-)
+DELETED = "Your conversation has been deleted from our records. You can start a new conversation below."
 
 
 @routes.post("/api/conversation/delete")
