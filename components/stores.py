@@ -76,5 +76,5 @@ class URLLockStore(LockStore):
             username=parts.username,
             password=parts.password,
             use_ssl=parts.scheme == "rediss",
-            key_prefix="local_offer",
+            key_prefix="localoffer",  # letters and digits only, or Rasa ignores it
         )

@@ -102,6 +102,7 @@ def test_redis_lock_store_from_url_serialises_a_conversation(monkeypatch):
     monkeypatch.setenv(LOCK_URL_VARIABLE, REDIS_URL)
     store = URLLockStore()
     assert isinstance(store, RedisLockStore)
+    assert store.key_prefix == "localoffer:lock:"  # our own keys, not Rasa's shared default
     sender = f"parent-{uuid.uuid4().hex[:8]}"
     first = store.issue_ticket(sender)
     second = store.issue_ticket(sender)
