@@ -243,6 +243,7 @@ def main() -> int:
             tracker_url=PG_URL,
             lock_url="redis://127.0.0.1:6379/1",
             extra_env={"POSTGRESQL_SCHEMA": schema, "TICKET_LOCK_LIFETIME": "5"},
+            ready_timeout=900,
         )
         import os
 

@@ -78,6 +78,7 @@ class LocalStack:
         tracker_url: str | None = None,
         lock_url: str | None = None,
         extra_env: dict[str, str] | None = None,
+        ready_timeout: float = 300,
     ) -> None:
         if not model.exists():
             raise FileNotFoundError(f"No trained model at {model}: run scripts/train first.")
@@ -110,7 +111,7 @@ class LocalStack:
         for index in range(instances):  # started together: they load the model in parallel
             self._launch_rasa(index)
         for index in range(instances):
-            wait_until_ready(self.rasa_url(index), self.rasa_servers[index])
+            wait_until_ready(self.rasa_url(index), self.rasa_servers[index], timeout=ready_timeout)
 
     # --- One server, as before (the first of each) ---
 

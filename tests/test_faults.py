@@ -46,6 +46,7 @@ def scaled(tmp_path_factory):
         tracker_url=f"{PG_URL}?application_name={application}",
         lock_url="redis://127.0.0.1:6379/1",
         extra_env={"POSTGRESQL_SCHEMA": schema, "TICKET_LOCK_LIFETIME": LOCK_LIFETIME_SECONDS},
+        ready_timeout=900,  # two servers loading the model at once on a busy 2-core machine
     )
     stack.application_name = application
     stack.schema = schema
