@@ -106,12 +106,16 @@ class LocalStack:
         self.rasa_servers: list[subprocess.Popen | None] = [None] * instances
         self.web: list[subprocess.Popen] = []
         self.web_ports: list[int] = []
-        for index in range(instances):
-            self.start_actions(index)
-        for index in range(instances):  # started together: they load the model in parallel
-            self._launch_rasa(index)
-        for index in range(instances):
-            wait_until_ready(self.rasa_url(index), self.rasa_servers[index], timeout=ready_timeout)
+        try:
+            for index in range(instances):
+                self.start_actions(index)
+            for index in range(instances):  # started together: they load the model in parallel
+                self._launch_rasa(index)
+            for index in range(instances):
+                wait_until_ready(self.rasa_url(index), self.rasa_servers[index], timeout=ready_timeout)
+        except BaseException:
+            self.close()  # nothing left running when start-up fails (no one else holds the processes)
+            raise
 
     # --- One server, as before (the first of each) ---
 
