@@ -86,6 +86,13 @@ def run_load(stack, count: int, timeline) -> Load:
     return load
 
 
+async def until_answered(load: Load, since: float, count: int = 6, limit: float = 180) -> None:
+    """Wait until `count` turns sent after `since` have been answered (turns take seconds on a busy machine)."""
+    deadline = time.time() + limit
+    while time.time() < deadline and sum(1 for t in load.between(since) if t.answered) < count:
+        await asyncio.sleep(0.2)
+
+
 def stopped(stack) -> list[str]:
     return [name for name, process in {**stack.processes(), "web": stack.web[0], "web 2": stack.web[1]}.items()
             if process is not None and process.poll() is not None]  # fmt: skip
@@ -154,13 +161,13 @@ def test_the_action_server_stopped_for_10_seconds_gives_the_kind_reply_then_answ
     moments = {}
 
     async def timeline(load: Load) -> None:
-        await asyncio.sleep(3)
+        await until_answered(load, 0)
         moments["stopped"] = time.time()
         await asyncio.get_running_loop().run_in_executor(None, scaled.stop_actions)
         await asyncio.sleep(10)
         await asyncio.get_running_loop().run_in_executor(None, scaled.restart_actions)
         moments["back"] = time.time()
-        await asyncio.sleep(6)
+        await until_answered(load, moments["back"] + 1)
 
     load = run_load(scaled, 6, timeline)
     before = [t for t in load.turns if t.answered_at < moments["stopped"]]
