@@ -38,16 +38,21 @@ def scaled(tmp_path_factory):
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    stack = LocalStack(
-        tmp_path_factory.mktemp("scaled"),
-        model,
-        api_token="faults-" + tag,
-        instances=2,
-        tracker_url=f"{PG_URL}?application_name={application}",
-        lock_url="redis://127.0.0.1:6379/1",
-        extra_env={"POSTGRESQL_SCHEMA": schema, "TICKET_LOCK_LIFETIME": LOCK_LIFETIME_SECONDS},
-        ready_timeout=900,  # two servers loading the model at once on a busy 2-core machine
-    )
+    try:
+        stack = LocalStack(
+            tmp_path_factory.mktemp("scaled"),
+            model,
+            api_token="faults-" + tag,
+            instances=2,
+            tracker_url=f"{PG_URL}?application_name={application}",
+            lock_url="redis://127.0.0.1:6379/1",
+            extra_env={"POSTGRESQL_SCHEMA": schema, "TICKET_LOCK_LIFETIME": LOCK_LIFETIME_SECONDS},
+            ready_timeout=900,  # two servers loading the model at once on a busy 2-core machine
+        )
+    except BaseException:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        raise
     stack.application_name = application
     stack.schema = schema
     try:
