@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from sqlalchemy.pool import QueuePool
 from knowledge.db import TRACKER_URL_VARIABLE, tracker_store_url  # noqa: F401 (TRACKER_URL_VARIABLE re-exported)
 
 LOCK_URL_VARIABLE = "RASA_LOCK_STORE_URL"
+logger = logging.getLogger(__name__)
 
 
 class URLTrackerStore(SQLTrackerStore):
@@ -32,6 +34,15 @@ class URLTrackerStore(SQLTrackerStore):
             self._use_pooled_sqlite()
         elif self.engine.dialect.name == "postgresql":
             self._check_connections_before_use()
+
+    async def save(self, tracker) -> None:
+        await _once_more_on_a_lost_connection(super().save, tracker)
+
+    async def retrieve(self, sender_id):
+        return await _once_more_on_a_lost_connection(super().retrieve, sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id):
+        return await _once_more_on_a_lost_connection(super().retrieve_full_tracker, conversation_id)
 
     def _check_connections_before_use(self) -> None:
         """Test each pooled PostgreSQL connection as it is taken (a `SELECT 1`), and replace a dead one:
@@ -50,6 +61,20 @@ class URLTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(url, poolclass=QueuePool, connect_args={"check_same_thread": False})
         sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+
+async def _once_more_on_a_lost_connection(operation, *args):
+    """Run a tracker store operation again, on a new connection, when the database dropped the one it used
+    (a restart or a terminated backend mid-turn). Each operation is one transaction, which the database
+    rolls back when its connection goes, so running it again loses no events (only a connection lost at
+    the very instant of the commit could leave them stored before the second try)."""
+    try:
+        return await operation(*args)
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        logger.warning("tracker store connection lost (%s); trying again on a new one", type(error.orig).__name__)
+        return await operation(*args)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
