@@ -1,4 +1,5 @@
-"""`python -m bot serve` starts the web app; `python -m bot create-admin` makes the first administrator."""
+"""`python -m bot serve` starts the web app; `python -m bot create-admin` makes the first administrator;
+`python -m bot purge` deletes conversations past the retention period."""
 
 from __future__ import annotations
 
@@ -51,6 +52,31 @@ def cmd_create_account(args) -> int:
     return 0
 
 
+def cmd_purge(args) -> int:
+    """Delete the conversations past the retention period (also run by the web app on a schedule)."""
+    from bot.conversations import ConversationStore
+    from bot.retention import Retention
+    from knowledge.db import tracker_store_url
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings.from_env()
+    days = args.days or settings.retention_days
+    kb = KnowledgeBase(settings.database_url)
+    migrate(kb.engine)
+    store = ConversationStore(tracker_store_url(settings.tracker_store_url))
+    try:
+        retention = Retention(store, kb.engine, days)
+        if args.dry_run:
+            due = retention.expired()
+            print(f"{len(due)} conversation{'s' if len(due) != 1 else ''} older than {days} days would be deleted.")
+            return 0
+        print(retention.purge(batch=args.batch, pause=args.pause))
+    finally:
+        store.dispose()
+        kb.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,7 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
             cmd.add_argument("--role", required=True, choices=["administrator", "editor", "staff"])
         cmd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
         cmd.set_defaults(func=cmd_create_account)
+    purge = sub.add_parser("purge", help="delete conversations older than the retention period")
+    purge.add_argument("--days", type=_positive_days, help="override LOCAL_OFFER_RETENTION_DAYS (default 90)")
+    purge.add_argument("--dry-run", action="store_true", help="only count the conversations that would be deleted")
+    purge.add_argument("--batch", type=int, default=500, help="conversations per transaction (default 500)")
+    purge.add_argument("--pause", type=float, default=0.0, help="seconds to rest between batches (default 0)")
+    purge.set_defaults(func=cmd_purge)
     return parser
+
+
+def _positive_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a whole number of days, for example 90") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError("at least 1 day")
+    return days
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,6 +76,25 @@ class Settings:
     oruk_burst: int = 60
     """Requests an address may make to the Open Referral API at once before its rate limit applies."""
     oruk_per_minute: int = 300
+    # --- Retention and scale-out (bot/retention.py, bot/routing.py, bot/security.py) ---
+    retention_days: int = 90
+    """Days a conversation is kept after its last message (LOCAL_OFFER_RETENTION_DAYS); said in the privacy notice."""
+    purge_interval_minutes: float = 0.0
+    """Minutes between the web app's scheduled purges (LOCAL_OFFER_PURGE_INTERVAL_MINUTES, default 60 when
+    started from the environment); 0 means no scheduled purge (tests, or `python -m bot purge` from cron)."""
+    rasa_urls: tuple[str, ...] = ()
+    """Several Rasa servers (RASA_URLS, comma-separated): each conversation goes to one by a stable hash of
+    its id, and to the next when that one does not answer. Empty means `rasa_url` alone."""
+    redis_url: str | None = None
+    """LOCAL_OFFER_REDIS_URL: keep the rate limits in Redis, shared by every web process; else in memory."""
+    redis_prefix: str = "local_offer:rate:"
+    """LOCAL_OFFER_REDIS_PREFIX: the start of the rate limit's keys (one per deployment sharing a Redis)."""
+    rasa_connect_timeout_seconds: float = 2.0
+    """How long to wait for a Rasa server to accept the connection before trying the next one."""
+
+    @property
+    def rasa_servers(self) -> tuple[str, ...]:
+        return self.rasa_urls or (self.rasa_url,)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -101,4 +120,24 @@ class Settings:
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
             handoff_wait_seconds=int(os.environ.get("LOCAL_OFFER_HANDOFF_WAIT_SECONDS", "300")),
             oruk_publish_sample=_flag("LOCAL_OFFER_ORUK_PUBLISH_SAMPLE", True),
+            **_scale_settings_from_env(),
         )
+
+
+def _scale_settings_from_env() -> dict:
+    """Retention, several Rasa servers and the shared rate-limit store (see the README's "Privacy" and "Scale-out")."""
+    from bot.retention import purge_interval_from_env, retention_days_from_env
+
+    urls = tuple(u.strip().rstrip("/") for u in os.environ.get("RASA_URLS", "").split(",") if u.strip())
+    limits = {}
+    for name, variable in (("widget_burst", "LOCAL_OFFER_WIDGET_BURST"), ("widget_per_minute", "LOCAL_OFFER_WIDGET_PER_MINUTE")):
+        if os.environ.get(variable, "").strip():
+            limits[name] = int(os.environ[variable])
+    return {
+        **limits,
+        "redis_prefix": os.environ.get("LOCAL_OFFER_REDIS_PREFIX") or "local_offer:rate:",
+        "retention_days": retention_days_from_env(),
+        "purge_interval_minutes": purge_interval_from_env(),
+        "rasa_urls": urls,
+        "redis_url": os.environ.get("LOCAL_OFFER_REDIS_URL") or None,
+    }

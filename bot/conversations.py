@@ -292,6 +292,8 @@ class ConversationStore:
         schema = os.environ.get(POSTGRESQL_SCHEMA)
         if schema and url.startswith("postgresql"):
             kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+        if url.startswith("postgresql"):
+            kwargs["pool_pre_ping"] = True  # a terminated backend is replaced, not an error page
         self.engine = make_engine(url, **kwargs)
 
     def dispose(self) -> None:
@@ -510,3 +512,32 @@ def bold_segments(text: str) -> list[tuple[str, bool]]:
     if len(pieces) % 2 == 0:  # an unpaired marker: show it as typed
         return [(text, False)]
     return [(piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece]
+
+
+def stored_replies(store: ConversationStore, sender_id: str, text: str, since: float) -> list[dict] | None:
+    """If the conversation's last message is `text`, stored at or after `since`, the assistant's replies to it
+    as Rasa's REST channel sends them (text split at blank lines, buttons with their text, custom on its own);
+    else None. For a Rasa server that stored a turn and died before answering (bot/routing.py)."""
+    e = events
+    last_user = (
+        select(e.c.id, e.c.timestamp, e.c.data)
+        .where(e.c.sender_id == sender_id, e.c.type_name == "user")
+        .order_by(e.c.id.desc())
+        .limit(1)
+    )
+    rows = store._rows(last_user)
+    if not rows or (rows[0].timestamp or 0) < since - 1 or _json(rows[0].data).get("text") != text:
+        return None
+    after = select(e.c.data).where(e.c.sender_id == sender_id, e.c.type_name == "bot", e.c.id > rows[0].id).order_by(e.c.id)
+    items: list[dict] = []
+    for row in store._rows(after):
+        data = _json(row.data)
+        extra = data.get("data") or {}
+        words = str(data.get("text") or "")
+        if extra.get("buttons"):
+            items.append({"recipient_id": sender_id, "text": words, "buttons": extra["buttons"]})
+        elif words:
+            items += [{"recipient_id": sender_id, "text": part} for part in words.strip().split("\n\n")]
+        if extra.get("custom"):
+            items.append({"recipient_id": sender_id, "custom": extra["custom"]})
+    return items

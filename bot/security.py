@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections import OrderedDict
@@ -116,3 +117,66 @@ class RateLimiter:
         while len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)
         return allowed
+
+    async def check(self, key: str) -> bool:
+        """The same as `allow`, with the interface the Redis limiter has (one web process only)."""
+        return self.allow(key)
+
+    async def close(self) -> None:
+        return None
+
+
+_TOKEN_BUCKET = """
+local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local saved = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(saved[1]) or burst
+local last = tonumber(saved[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return allowed
+"""
+
+
+class RedisRateLimiter:
+    """The same token buckets as `RateLimiter`, kept in Redis so every web process shares them.
+
+    One Lua script reads, refills and takes a token atomically, on Redis's clock. If Redis
+    cannot be reached the message is let through (logged): parents are never locked out of the chat
+    because of our own outage.
+    """
+
+    def __init__(self, url: str, burst: int, per_minute: int, prefix: str = "local_offer:rate:") -> None:
+        import redis.asyncio as redis_asyncio
+
+        self.burst = burst
+        self.rate = per_minute / 60.0
+        self.prefix = prefix
+        self._redis = redis_asyncio.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._script = self._redis.register_script(_TOKEN_BUCKET)
+
+    async def check(self, key: str) -> bool:
+        import redis
+
+        try:
+            return bool(await self._script(keys=[self.prefix + key], args=[self.burst, self.rate]))
+        except (redis.RedisError, OSError) as error:
+            logging.getLogger(__name__).error("rate limit store unavailable (%s): message let through", type(error).__name__)
+            return True
+
+    async def close(self) -> None:
+        await self._redis.close()
+
+
+def make_rate_limiter(redis_url: str | None, burst: int, per_minute: int, prefix: str = "local_offer:rate:"):
+    """In Redis when `redis_url` is set (several web processes), else in this process's memory."""
+    if redis_url:
+        return RedisRateLimiter(redis_url, burst, per_minute, prefix)
+    return RateLimiter(burst, per_minute)

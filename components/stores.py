@@ -8,17 +8,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from sqlalchemy.pool import QueuePool
 
 from knowledge.db import TRACKER_URL_VARIABLE, tracker_store_url  # noqa: F401 (TRACKER_URL_VARIABLE re-exported)
 
 LOCK_URL_VARIABLE = "RASA_LOCK_STORE_URL"
+logger = logging.getLogger(__name__)
 
 
 class URLTrackerStore(SQLTrackerStore):
@@ -30,6 +32,26 @@ class URLTrackerStore(SQLTrackerStore):
         super().__init__(domain=domain, host=tracker_store_url(url), event_broker=event_broker, **kwargs)
         if self.engine.dialect.name == "sqlite":
             self._use_pooled_sqlite()
+        elif self.engine.dialect.name == "postgresql":
+            self._check_connections_before_use()
+
+    async def save(self, tracker) -> None:
+        await _once_more_on_a_lost_connection(super().save, tracker)
+
+    async def retrieve(self, sender_id):
+        return await _once_more_on_a_lost_connection(super().retrieve, sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id):
+        return await _once_more_on_a_lost_connection(super().retrieve_full_tracker, conversation_id)
+
+    def _check_connections_before_use(self) -> None:
+        """Test each pooled PostgreSQL connection as it is taken (a `SELECT 1`), and replace a dead one:
+        after a database restart or a terminated backend the next turn works, rather than failing once
+        per pooled connection (tests/test_faults.py)."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url.render_as_string(hide_password=False)))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _use_pooled_sqlite(self) -> None:
         """Keep SQLite connections open, in WAL mode: Rasa's default reopens the file and waits for a
@@ -39,6 +61,20 @@ class URLTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(url, poolclass=QueuePool, connect_args={"check_same_thread": False})
         sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+
+async def _once_more_on_a_lost_connection(operation, *args):
+    """Run a tracker store operation again, on a new connection, when the database dropped the one it used
+    (a restart or a terminated backend mid-turn). Each operation is one transaction, which the database
+    rolls back when its connection goes, so running it again loses no events (only a connection lost at
+    the very instant of the commit could leave them stored before the second try)."""
+    try:
+        return await operation(*args)
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        logger.warning("tracker store connection lost (%s); trying again on a new one", type(error.orig).__name__)
+        return await operation(*args)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -65,5 +101,5 @@ class URLLockStore(LockStore):
             username=parts.username,
             password=parts.password,
             use_ssl=parts.scheme == "rediss",
-            key_prefix="local_offer",
+            key_prefix="localoffer",  # letters and digits only, or Rasa ignores it
         )

@@ -67,6 +67,25 @@ def test_postgresql_tracker_store_keeps_conversations_across_restarts(pg_schema)
     check_survives_restart(PG_URL)
 
 
+def test_postgresql_tracker_store_replaces_terminated_connections(pg_schema):
+    """A database restart or a terminated backend: the next read and write work, with no error and no restart."""
+    name = f"lo_store_{uuid.uuid4().hex[:8]}"
+    store = URLTrackerStore(domain=DOMAIN, url=f"{PG_URL}?application_name={name}")
+    first, second = f"parent-{uuid.uuid4().hex[:8]}", f"parent-{uuid.uuid4().hex[:8]}"
+    asyncio.run(store.save(conversation(first)))
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        terminated = conn.execute(
+            text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"), {"name": name}
+        ).scalar()
+    admin.dispose()
+    assert terminated >= 1
+    assert asyncio.run(store.retrieve(first)).get_slot("age_years") == 7.0
+    asyncio.run(store.save(conversation(second)))
+    assert asyncio.run(store.retrieve(second)) is not None
+    store.engine.dispose()
+
+
 def test_tracker_store_url_defaults_to_sqlite_under_var(monkeypatch):
     monkeypatch.delenv(TRACKER_URL_VARIABLE, raising=False)
     assert tracker_store_url() == f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
@@ -83,6 +102,7 @@ def test_redis_lock_store_from_url_serialises_a_conversation(monkeypatch):
     monkeypatch.setenv(LOCK_URL_VARIABLE, REDIS_URL)
     store = URLLockStore()
     assert isinstance(store, RedisLockStore)
+    assert store.key_prefix == "localoffer:lock:"  # our own keys, not Rasa's shared default
     sender = f"parent-{uuid.uuid4().hex[:8]}"
     first = store.issue_ticket(sender)
     second = store.issue_ticket(sender)

@@ -157,6 +157,7 @@ async def conversations(request: web.Request) -> web.Response:
                 "url": conversation_url(c.sender_id),
                 "needs": labels(c.needs),
                 "callback": _callback(c, handoffs.get(c.sender_id)),
+                "deletes_on": request.app["retention"].deletes_on(c.last_at),
             }
             for c in page.conversations
         ]

@@ -14,16 +14,15 @@ stay under a rate limit per client address. Message text is never logged.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import uuid
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from bot.assistant_control import pause, rasa_sender, resume, time_out_waiting
+from bot.conversations import stored_replies
 from bot.limits import BodyTooLarge, read_json_body
 from bot.proxy import request_client, request_origin
 from bot.render import render
@@ -112,7 +111,7 @@ def _refuse(status: int, message: str, **headers: str) -> web.Response:
 async def _checked_json(request: web.Request, limiter: str = "widget_limiter") -> dict | web.Response:
     """The request's JSON object, or the refusal to send instead (`limiter`: whose rate limit applies)."""
     settings = request.app["settings"]
-    if not request.app[limiter].allow(request_client(request)):
+    if not await request.app[limiter].check(request_client(request)):
         retry = max(1, round(60 / max(settings.widget_per_minute, 1)))
         return _refuse(429, TOO_MANY, **{"Retry-After": str(retry)})
     origin = request.headers.get("Origin")
@@ -215,19 +214,9 @@ async def chat_message(request: web.Request) -> web.Response:
     sender = rasa_sender(uuid.UUID(conversation).hex)
     if (diverted := _to_person_if_live(request, sender, message.strip())) is not None:
         return diverted
-    settings = request.app["settings"]
-    try:
-        async with request.app["rasa_http"].post(
-            f"{settings.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message.strip()}
-        ) as reply:
-            if reply.status >= 400:
-                logger.error("the assistant answered %s", reply.status)
-                items = None
-            else:
-                items = await reply.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        logger.error("the assistant could not be reached (%s)", type(error).__name__)
-        items = None
+    items = await request.app["rasa_router"].send(
+        request.app["rasa_http"], sender, message.strip(), stored_replies=_stored_replies(request)
+    )
     messages = _rasa_items_to_messages(items) if isinstance(items, list) else []
     return web.json_response({"messages": messages or [unavailable_message(request)]})
 
@@ -273,7 +262,7 @@ async def missing_form(request: web.Request) -> web.Response:
 
 @routes.post("/missing")
 async def missing_send(request: web.Request) -> web.Response:
-    if not request.app["widget_limiter"].allow(request_client(request)):
+    if not await request.app["widget_limiter"].check(request_client(request)):
         raise web.HTTPTooManyRequests(text=TOO_MANY)
     comment = str((await request.post()).get("comment", ""))
     try:
@@ -422,6 +411,34 @@ async def handoff_callback(request: web.Request) -> web.Response:
         },
         status=201,
     )
+
+
+def _stored_replies(request: web.Request):
+    """For the router: the replies of a turn a Rasa server stored before it died (read off the event loop)."""
+    store = request.app["console_conversations"]
+
+    async def read(sender: str, text: str, since: float) -> list | None:
+        return await asyncio.get_running_loop().run_in_executor(None, stored_replies, store, sender, text, since)
+
+    return read
+
+
+DELETED = "Your conversation has been deleted from our records. You can start a new conversation below."
+
+
+@routes.post("/api/conversation/delete")
+async def delete_conversation(request: web.Request) -> web.Response:
+    """A parent's "Delete this conversation": gone from the tracker store and every linked table at once."""
+    body = await _checked_json(request)
+    if isinstance(body, web.Response):
+        return body
+    conversation = body.get("conversation_id")
+    if not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation):
+        return _refuse(400, "The conversation could not be recognised. Reload the page and try again.")
+    sender = rasa_sender(uuid.UUID(conversation).hex)
+    retention = request.app["retention"]
+    await asyncio.get_running_loop().run_in_executor(None, retention.delete_conversation, sender)
+    return web.json_response({"ok": True, "message": DELETED})
 
 
 def setup(app: web.Application) -> None:

@@ -183,3 +183,32 @@ def test_editor_changes_eligibility_and_the_next_answer_changes_without_retraini
     assert first_service not in cards
     assert services_found(log) == services_found(parent_conversation["log_text"]) - 1
     context.close()
+
+
+def test_a_parent_deletes_the_conversation_and_a_fresh_one_starts(web_server, page):
+    from bot.conversations import ConversationStore
+
+    page.goto(web_server.url + "/chat")
+    page.click("#chat-privacy-start")
+    page.fill("#chat-input", "my son is 9, adhd, we live in Fareham")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".chat-card[data-service-id]")
+    old_id = conversation_id(page.main_frame)
+    store = ConversationStore(web_server.env["RASA_TRACKER_STORE_URL"])
+    try:
+        assert store.conversation("web-" + old_id) is not None
+        page.click("#chat-delete")
+        expect(page.locator("#chat-delete-confirm")).to_be_visible()
+        expect(page.locator("#chat-delete-yes")).to_be_focused()
+        page.click("#chat-delete-no")  # changing one's mind keeps it
+        expect(page.locator("#chat-delete-confirm")).to_be_hidden()
+        assert store.conversation("web-" + old_id) is not None
+        page.click("#chat-delete")
+        page.click("#chat-delete-yes")
+        expect(page.locator("#chat-deleted")).to_contain_text("Your conversation has been deleted")
+        assert store.conversation("web-" + old_id) is None
+        page.wait_for_selector(".chat-message--bot")  # the fresh conversation's greeting
+        assert conversation_id(page.main_frame) != old_id
+        assert "adhd" not in page.locator("#chat-log").inner_text()
+    finally:
+        store.dispose()

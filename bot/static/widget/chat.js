@@ -23,6 +23,8 @@
  *   #chat-input, #chat-send    the message box and Send button
  *   #chat-status               "Sending…" while waiting; #chat-error an error in words
  *   #chat-restart, #chat-print, #chat-save   Start again, Print, Save as a page
+ *   #chat-delete               "Delete this conversation"; #chat-delete-confirm its question with
+ *                              #chat-delete-yes and #chat-delete-no; #chat-deleted the confirmation in words
  * Storage: sessionStorage "lo-chat" = {id, started, messages, feedback} (this tab only).
  */
 (function () {
@@ -758,6 +760,7 @@
     save();
     log.textContent = "";
     showError("");
+    document.getElementById("chat-deleted").hidden = true;
     input.value = "";
     input.focus();
     send("/start_again", null);
@@ -920,6 +923,65 @@
   });
 
   document.getElementById("chat-restart").addEventListener("click", restart);
+
+  // --- Delete this conversation: asked to confirm, deleted on the server at once, then a fresh one ------
+
+  var deleteButton = document.getElementById("chat-delete");
+  var deleteConfirm = document.getElementById("chat-delete-confirm");
+  var deleteYes = document.getElementById("chat-delete-yes");
+  var deletedNotice = document.getElementById("chat-deleted");
+  var NOT_DELETED =
+    "Sorry, the conversation could not be deleted just now. Please try again in a minute, or call " + helpline + ".";
+
+  function showDeleted(text) {
+    deletedNotice.textContent = text;
+    deletedNotice.hidden = !text;
+  }
+
+  deleteButton.addEventListener("click", function () {
+    showDeleted("");
+    deleteConfirm.hidden = false;
+    deleteButton.setAttribute("aria-expanded", "true");
+    deleteYes.focus();
+  });
+
+  document.getElementById("chat-delete-no").addEventListener("click", function () {
+    deleteConfirm.hidden = true;
+    deleteButton.setAttribute("aria-expanded", "false");
+    deleteButton.focus();
+  });
+
+  deleteYes.addEventListener("click", function () {
+    if (sending) {
+      showError("Please wait for the answer to your last message, then delete the conversation.");
+      return;
+    }
+    deleteYes.disabled = true;
+    postJson("/api/conversation/delete", { conversation_id: state.id })
+      .then(function (result) {
+        if (result.status !== 200 || !result.data.ok) {
+          showError(result.data.error || NOT_DELETED);
+          return;
+        }
+        deleteConfirm.hidden = true;
+        deleteButton.setAttribute("aria-expanded", "false");
+        waiting = [];
+        state = fresh(true);
+        save();
+        log.textContent = "";
+        showError("");
+        showDeleted(result.data.message);
+        input.value = "";
+        input.focus();
+        send("/greet", null);
+      })
+      .catch(function () {
+        showError(NOT_DELETED);
+      })
+      .then(function () {
+        deleteYes.disabled = false;
+      });
+  });
 
   // --- Inside the widget's iframe: Escape closes it, and the loader can hand focus over -------------
 
