@@ -17,6 +17,11 @@ from pathlib import Path
 
 INTENT_TARGET = 0.93  # issue 9: on the clean set (no copies or near copies of training examples)
 ENTITY_TARGET = 0.90
+INTENT_FLOOR = 0.87
+ENTITY_FLOOR = 0.80
+"""What the suite requires: a little under the figures measured on the clean set (0.897 and 0.824 on
+2026-12-02), so a change that makes understanding worse fails. The targets above are not met yet; the
+README says where the model falls short (described needs' spans, the newer intents)."""
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
