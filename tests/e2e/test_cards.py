@@ -44,11 +44,12 @@ def test_a_three_result_answer_fits_two_phone_screens_with_tappable_phones_and_w
     first = cards.first
     assert first.locator(".chat-card__why").inner_text().startswith("For speech")  # the child's need comes first
     assert page.locator(".chat-group__heading").first.inner_text().startswith("For speech")
-    phones = page.locator('.chat-message--services .chat-card a[href^="tel:"]')
+    # on the short card (phone numbers inside the closed "More details" are links too, but not shown yet)
+    phones = page.locator('.chat-message--services .chat-card a[href^="tel:"]:visible')
     assert phones.count() >= 3
     for index in range(phones.count()):
         link = phones.nth(index)
-        assert link.is_visible() and link.get_attribute("href").startswith("tel:0")
+        assert link.get_attribute("href").startswith("tel:0")
         assert link.bounding_box()["height"] >= 24  # WCAG 2.2 target size
     assert page.locator('.chat-message--services .chat-card a[href^="mailto:"]').count() >= 1
     when = page.locator(".chat-message--services .chat-card__when")
