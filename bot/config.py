@@ -130,7 +130,12 @@ def _scale_settings_from_env() -> dict:
 
     urls = tuple(u.strip().rstrip("/") for u in os.environ.get("RASA_URLS", "").split(",") if u.strip())
     limits = {}
-    for name, variable in (("widget_burst", "LOCAL_OFFER_WIDGET_BURST"), ("widget_per_minute", "LOCAL_OFFER_WIDGET_PER_MINUTE")):
+    for name, variable in (
+        ("widget_burst", "LOCAL_OFFER_WIDGET_BURST"),
+        ("widget_per_minute", "LOCAL_OFFER_WIDGET_PER_MINUTE"),
+        ("new_conversations_per_hour", "LOCAL_OFFER_NEW_CONVERSATIONS_PER_HOUR"),
+        ("messages_per_conversation_per_minute", "LOCAL_OFFER_MESSAGES_PER_CONVERSATION_PER_MINUTE"),
+    ):
         if os.environ.get(variable, "").strip():
             limits[name] = int(os.environ[variable])
     return {

@@ -63,6 +63,8 @@ def scaled(tmp_path_factory):
                 "LOCAL_OFFER_REDIS_PREFIX": f"faults:{tag}:",
                 "LOCAL_OFFER_WIDGET_BURST": "100000",  # every simulated parent comes from 127.0.0.1
                 "LOCAL_OFFER_WIDGET_PER_MINUTE": "100000",
+                "LOCAL_OFFER_NEW_CONVERSATIONS_PER_HOUR": "100000",
+                "LOCAL_OFFER_MESSAGES_PER_CONVERSATION_PER_MINUTE": "100000",
                 "LOCAL_OFFER_PURGE_INTERVAL_MINUTES": "0",
             },
         )
