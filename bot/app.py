@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
                                               settings.messages_per_conversation_per_minute)  # fmt: skip
     app["conversation_starts"] = ConversationStarts()
     app["sign_in_throttle"] = SignInThrottle(settings.sign_in_free_failures, settings.sign_in_free_failures_per_address)
-    app["rasa_router"] = RasaRouter(settings.rasa_servers, settings.rasa_connect_timeout_seconds)
+    app["rasa_router"] = RasaRouter(settings.rasa_servers, settings.rasa_connect_timeout_seconds, settings.rasa_retry_seconds)
     app["jinja"].globals["retention_days"] = settings.retention_days
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)

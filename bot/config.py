@@ -91,6 +91,9 @@ class Settings:
     """LOCAL_OFFER_REDIS_PREFIX: the start of the rate limit's keys (one per deployment sharing a Redis)."""
     rasa_connect_timeout_seconds: float = 2.0
     """How long to wait for a Rasa server to accept the connection before trying the next one."""
+    rasa_retry_seconds: float = 15.0
+    """With several Rasa servers: how long to keep trying them all again when none answered (a server that died
+    mid-turn holds that conversation's lock until the lock store's TICKET_LOCK_LIFETIME runs out)."""
 
     @property
     def rasa_servers(self) -> tuple[str, ...]:

@@ -37,12 +37,18 @@ def server_order(sender_id: str, servers: tuple[str, ...] | list[str]) -> list[s
     return sorted(servers, key=score, reverse=True)
 
 
+RETRY_PAUSE = 1.0
+
+
 class RasaRouter:
-    def __init__(self, servers: tuple[str, ...], connect_timeout: float = 2.0) -> None:
+    def __init__(self, servers: tuple[str, ...], connect_timeout: float = 2.0, retry_seconds: float = 0.0) -> None:
         if not servers:
             raise ValueError("At least one Rasa server is needed")
         self.servers = tuple(servers)
         self.connect_timeout = connect_timeout
+        self.retry_seconds = retry_seconds
+        """With several servers: how long to keep trying them all again, a second apart, when none answered
+        (a server that died mid-turn holds the conversation's lock until the lock's lifetime runs out)."""
         self._down_until: dict[str, float] = {}
 
     def order(self, sender_id: str) -> list[str]:
@@ -59,6 +65,20 @@ class RasaRouter:
     ) -> list | None:
         """The REST channel's replies to one message, or None if no server could answer."""
         sent_at = time.time()
+        give_up_at = time.monotonic() + (self.retry_seconds if len(self.servers) > 1 else 0)
+        while True:
+            replies, final = await self._try_each(http, sender_id, message, stored_replies, sent_at)
+            if final or time.monotonic() + RETRY_PAUSE > give_up_at:
+                return replies
+            await asyncio.sleep(RETRY_PAUSE)
+
+    async def _try_each(
+        self, http: aiohttp.ClientSession, sender_id: str, message: str, stored_replies: StoredReplies | None, sent_at: float
+    ) -> tuple[list | None, bool]:
+        """One round over the servers, the conversation's own first: (replies, whether that is final).
+
+        (None, False) when no server answered, so a later round may; (None, True) when one refused the message.
+        """
         timeout = aiohttp.ClientTimeout(total=http.timeout.total, connect=self.connect_timeout)
         for server in self.order(sender_id):
             delivered = True
@@ -72,8 +92,8 @@ class RasaRouter:
                         continue
                     if reply.status >= 400:
                         logger.error("the assistant at %s answered %s", server, reply.status)
-                        return None
-                    return await reply.json(content_type=None)
+                        return None, True
+                    return await reply.json(content_type=None), True
             except (aiohttp.ClientConnectorError, asyncio.TimeoutError) as error:
                 delivered = not isinstance(error, aiohttp.ClientConnectorError) and not _connect_timeout(error)
                 logger.error("the assistant at %s could not be reached (%s)", server, type(error).__name__)
@@ -83,8 +103,8 @@ class RasaRouter:
             if delivered and stored_replies is not None:
                 replies = await stored_replies(sender_id, message, sent_at)
                 if replies is not None:
-                    return replies
-        return None
+                    return replies, True
+        return None, False
 
 
 def _connect_timeout(error: BaseException) -> bool:

@@ -55,14 +55,19 @@ class CaringRestInput(RestInput):
                 return response.json({"error": "Send JSON with 'sender' and 'message' (text)."}, status=400)
             collector = CollectingOutputChannel()
             message = UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=self.get_metadata(request))
+            failed = False
             try:
                 await on_new_message(message)
             except asyncio.CancelledError:
                 logger.error("message handling timed out")
+                failed = True
             except Exception as error:  # noqa: BLE001 - the parent must always get an answer
                 logger.error("message handling failed: %s", type(error).__name__)
+                failed = True
             if not collector.messages:
-                return response.json([{**no_reply_message(), "recipient_id": sender_id}])
+                # The kind words either way; 503 when this server failed (a lock another server holds, a timeout),
+                # so the web app tries another Rasa server before giving the parent the same words itself.
+                return response.json([{**no_reply_message(), "recipient_id": sender_id}], status=503 if failed else 200)
             return response.json(collector.messages)
 
         return webhook
