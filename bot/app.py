@@ -89,11 +89,12 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app["sign_in_throttle"] = SignInThrottle(settings.sign_in_free_failures, settings.sign_in_free_failures_per_address)
     app["rasa_router"] = RasaRouter(settings.rasa_servers, settings.rasa_connect_timeout_seconds, settings.rasa_retry_seconds)
     app["jinja"].globals["retention_days"] = settings.retention_days
+    app["jinja"].globals["callback_retention_days"] = min(settings.callback_retention_days, settings.retention_days)
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)
     for module in (public, widget, console, admin, admin_data, oversight, openreferral):
         module.setup(app)
-    app["retention"] = Retention(app[console.STORE], kb.engine, settings.retention_days)
+    app["retention"] = Retention(app[console.STORE], kb.engine, settings.retention_days, settings.callback_retention_days)
     app.on_cleanup.append(_close_limiter)
     if settings.purge_interval_minutes > 0:
         app.cleanup_ctx.append(_scheduled_purge)

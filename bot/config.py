@@ -79,6 +79,9 @@ class Settings:
     # --- Retention and scale-out (bot/retention.py, bot/routing.py, bot/security.py) ---
     retention_days: int = 90
     """Days a conversation is kept after its last message (LOCAL_OFFER_RETENTION_DAYS); said in the privacy notice."""
+    callback_retention_days: int = 30
+    """Days a call-back request's contact details are kept at most (LOCAL_OFFER_CALLBACK_RETENTION_DAYS, never
+    more than retention_days); said on the call-back form. Closing the request erases them at once."""
     purge_interval_minutes: float = 0.0
     """Minutes between the web app's scheduled purges (LOCAL_OFFER_PURGE_INTERVAL_MINUTES, default 60 when
     started from the environment); 0 means no scheduled purge (tests, or `python -m bot purge` from cron)."""
@@ -129,7 +132,7 @@ class Settings:
 
 def _scale_settings_from_env() -> dict:
     """Retention, several Rasa servers and the shared rate-limit store (see the README's "Privacy" and "Scale-out")."""
-    from bot.retention import purge_interval_from_env, retention_days_from_env
+    from bot.retention import callback_retention_days_from_env, purge_interval_from_env, retention_days_from_env
 
     urls = tuple(u.strip().rstrip("/") for u in os.environ.get("RASA_URLS", "").split(",") if u.strip())
     limits = {}
@@ -145,6 +148,7 @@ def _scale_settings_from_env() -> dict:
         **limits,
         "redis_prefix": os.environ.get("LOCAL_OFFER_REDIS_PREFIX") or "local_offer:rate:",
         "retention_days": retention_days_from_env(),
+        "callback_retention_days": callback_retention_days_from_env(retention_days_from_env()),
         "purge_interval_minutes": purge_interval_from_env(),
         "rasa_urls": urls,
         "redis_url": os.environ.get("LOCAL_OFFER_REDIS_URL") or None,

@@ -16,37 +16,51 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 
 from bot.conversations import ConversationStore, events
 from knowledge import models as m
+from knowledge.helpline import CALLBACK_RETENTION_DAYS as DEFAULT_CALLBACK_DAYS
+from knowledge.helpline import purge_callback_requests
 
 logger = logging.getLogger(__name__)
 
 RETENTION_DAYS_VARIABLE = "LOCAL_OFFER_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 90
+CALLBACK_DAYS_VARIABLE = "LOCAL_OFFER_CALLBACK_RETENTION_DAYS"
 PURGE_INTERVAL_VARIABLE = "LOCAL_OFFER_PURGE_INTERVAL_MINUTES"
 DEFAULT_PURGE_INTERVAL_MINUTES = 60
 DAY_SECONDS = 86_400
 
 
-def retention_days_from_env() -> int:
-    """The retention period in whole days (at least 1), from the environment."""
-    raw = os.environ.get(RETENTION_DAYS_VARIABLE, "").strip()
+def _days_from_env(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
     if not raw:
-        return DEFAULT_RETENTION_DAYS
+        return default
     try:
         days = int(raw)
     except ValueError:
-        raise ValueError(f"{RETENTION_DAYS_VARIABLE} must be a whole number of days, not {raw!r}") from None
+        raise ValueError(f"{variable} must be a whole number of days, not {raw!r}") from None
     if days < 1:
-        raise ValueError(f"{RETENTION_DAYS_VARIABLE} must be at least 1 day")
+        raise ValueError(f"{variable} must be at least 1 day")
     return days
+
+
+def retention_days_from_env() -> int:
+    """The retention period in whole days (at least 1), from the environment."""
+    return _days_from_env(RETENTION_DAYS_VARIABLE, DEFAULT_RETENTION_DAYS)
+
+
+def callback_retention_days_from_env(retention_days: int) -> int:
+    """Days a call-back request (contact details a parent left) is kept at most: never longer than the
+    conversation it came from."""
+    return min(_days_from_env(CALLBACK_DAYS_VARIABLE, DEFAULT_CALLBACK_DAYS), retention_days)
 
 
 def purge_interval_from_env() -> float:
@@ -124,12 +138,15 @@ class PurgeResult:
 class Retention:
     """The retention period applied to one tracker store and the knowledge base's linked tables."""
 
-    def __init__(self, store: ConversationStore, kb_engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> None:
+    def __init__(
+        self, store: ConversationStore, kb_engine: Engine, days: int = DEFAULT_RETENTION_DAYS, callback_days: int | None = None
+    ) -> None:
         if days < 1:
             raise ValueError("The retention period must be at least 1 day")
         self.store = store
         self.kb_engine = kb_engine
         self.days = days
+        self.callback_days = min(callback_days or DEFAULT_CALLBACK_DAYS, days)
 
     def deletes_on(self, last_at: datetime | None) -> datetime | None:
         """When a conversation whose last message was at `last_at` will be deleted."""
@@ -161,6 +178,9 @@ class Retention:
             if pause:
                 time.sleep(pause)
         self._delete_linked(result, older_than=datetime.utcfromtimestamp(cutoff))
+        with Session(self.kb_engine) as session, session.begin():
+            at = None if now is None else datetime.fromtimestamp(now, timezone.utc)
+            result.add_linked(m.CallbackRequest.__tablename__, purge_callback_requests(session, at, self.callback_days))
         result.seconds = time.perf_counter() - started
         if result.conversations or any(result.linked_rows.values()):
             logger.info("retention purge: %s", result)

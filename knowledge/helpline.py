@@ -24,7 +24,7 @@ from knowledge import models as m
 ENGLAND = ZoneInfo("Europe/London")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 OPEN_STATES = ("waiting", "live")
-ENDED_STATES = ("returned", "closed", "timed_out", "cancelled")
+ENDED_STATES = ("returned", "closed", "timed_out", "cancelled", "left")
 CALLBACK_RETENTION_DAYS = 30
 MAX_LIVE_MESSAGE = 1000
 MAX_BEST_TIME = 200
@@ -157,6 +157,16 @@ def end_chat(chat: m.LiveChat, status: str, now: datetime | None = None) -> None
     if status not in ENDED_STATES:
         raise ValueError(status)
     chat.status, chat.ended_at = status, _naive_utc(now)
+
+
+def leave_chat(session: Session, chat: m.LiveChat, now: datetime | None = None) -> None:
+    """The parent left (started again or deleted the conversation): a waiting chat is cancelled, and a
+    live one ends with a notice for the member of staff, who would otherwise keep talking to nobody."""
+    if chat.status == "waiting":
+        end_chat(chat, "cancelled", now)
+    elif chat.status == "live":
+        add_message(session, chat, "notice", "The parent has left the chat.")
+        end_chat(chat, "left", now)
 
 
 def add_message(session: Session, chat: m.LiveChat, author: str, text: str, name: str | None = None) -> m.LiveMessage:

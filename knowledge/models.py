@@ -408,7 +408,8 @@ class LiveChat(Base):
 
     status: waiting (in the queue), live (claimed by staff), returned (handed back to the
     assistant), closed (staff ended it), timed_out (nobody claimed it in time), cancelled (the
-    parent stopped waiting). While waiting or live, the assistant is paused for this conversation.
+    parent stopped waiting), left (the parent started again or deleted the conversation while a
+    person was in the chat). While waiting or live, the assistant is paused for this conversation.
     """
 
     __tablename__ = "live_chat"

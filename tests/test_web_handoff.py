@@ -295,3 +295,58 @@ async def test_administrators_edit_the_opening_hours(web):
     with web.kb.sessions() as session:
         assert line.hours_in_words(session) == "Saturday 10:00 to 14:00"
         assert session.execute(select(m.AuditEntry).where(m.AuditEntry.entity_type == "helpline_hours")).first()
+
+
+async def test_a_parent_who_starts_again_mid_chat_leaves_it_and_the_member_of_staff_is_told(open_all_day):
+    web = open_all_day
+    parent = Parent(web)
+    await parent.post("/api/handoff/request")
+    chat_id = live_chat_id(web.kb, parent.sender)
+    await web.sign_in("staff", "sam")
+    await web.submit(f"/console/live/{chat_id}/claim", {}, form_page="/console/queue")
+    status, data = await parent.post("/api/handoff/cancel")  # "Stop waiting" once a person has joined: no effect
+    assert status == 200 and data["state"] == "live"
+    status, data = await parent.post("/api/handoff/cancel", leave=True)  # "Start again"
+    assert status == 200 and data["state"] == "left" and "talking to the assistant again" in data["words"]
+    polled = await (await web.get(f"/console/live/{chat_id}/messages?after=0")).json()
+    assert polled["state"] == "left" and polled["messages"][-1]["text"] == "The parent has left the chat."
+    queue = await (await web.get("/console/queue")).text()
+    assert f"/console/live/{chat_id}/claim" not in queue and "Live chats (0)" in queue
+    response = await web.post(
+        f"/console/live/{chat_id}/reply",
+        data={"text": "Are you still there?", "csrf_token": await web.csrf(f"/console/live/{chat_id}")},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status == 409  # the chat has ended: nobody to talk to
+    status, reply = await parent.post("/api/chat", message="my son is 7")
+    assert "handoff" not in reply  # the assistant's turn again
+
+
+async def test_how_long_call_back_details_are_kept_is_a_setting_told_to_parents_and_staff_and_applied(
+    aiohttp_client, web_kb, web_settings
+):
+    web_settings.callback_retention_days = 7
+    web = WebClient(await aiohttp_client(create_app(web_settings, web_kb)), web_kb)
+    chat = await (await web.get("/chat")).text()
+    assert 'data-callback-days="7"' in chat and "in any case after 7 days" in chat
+    await web.sign_in("staff", "sam")
+    assert "every request is deleted after 7 days" in await (await web.get("/console/queue")).text()
+    details = line.read_callback("07700 900982", "", "")
+    now = datetime.now(timezone.utc)
+    with web_kb.sessions.begin() as session:
+        old = line.request_callback(session, "old", details, now - timedelta(days=8)).id
+        recent = line.request_callback(session, "recent", details, now - timedelta(days=6)).id
+    result = web.app["retention"].purge()
+    assert result.linked_rows.get("callback_request") == 1
+    with web_kb.sessions() as session:
+        assert session.get(m.CallbackRequest, old) is None and session.get(m.CallbackRequest, recent) is not None
+
+
+def test_call_back_details_are_never_kept_longer_than_the_conversation(monkeypatch):
+    from bot.retention import callback_retention_days_from_env
+
+    monkeypatch.setenv("LOCAL_OFFER_CALLBACK_RETENTION_DAYS", "60")
+    assert callback_retention_days_from_env(90) == 60 and callback_retention_days_from_env(14) == 14
+    monkeypatch.setenv("LOCAL_OFFER_CALLBACK_RETENTION_DAYS", "0")
+    with pytest.raises(ValueError, match="at least 1 day"):
+        callback_retention_days_from_env(90)

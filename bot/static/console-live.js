@@ -29,12 +29,20 @@ if (live) {
     list.append(item);
   };
 
+  const ended = (words) => {
+    if (stateLine) stateLine.textContent = words;
+    window.clearInterval(timer);
+    document.getElementById("live-reply-form")?.setAttribute("hidden", "");
+  };
+
   const poll = async () => {
     if (busy) return;
     busy = true;
     try {
       const response = await fetch(`${live.dataset.messagesUrl}?after=${after}`, { headers: { Accept: "application/json" } });
-      if (response.ok) {
+      if (response.status === 404) {
+        ended("This chat has ended: the parent deleted the conversation.");
+      } else if (response.ok) {
         const data = await response.json();
         for (const message of data.messages) {
           add(message);
@@ -42,7 +50,8 @@ if (live) {
         }
         if (stateLine && stateLine.dataset.state !== data.state && data.state !== "live") {
           stateLine.dataset.state = data.state;
-          stateLine.textContent = data.state === "waiting" ? "Waiting for a member of staff." : "This chat has ended.";
+          if (data.state === "waiting") stateLine.textContent = "Waiting for a member of staff.";
+          else ended(data.state === "left" ? "This chat has ended: the parent left." : "This chat has ended.");
         }
       }
     } catch {
@@ -51,7 +60,7 @@ if (live) {
       busy = false;
     }
   };
-  window.setInterval(poll, 2000);
+  const timer = window.setInterval(poll, 2000);
 
   const form = document.getElementById("live-reply-form");
   if (form) {

@@ -574,7 +574,7 @@ async def close_callback(request: web.Request) -> web.Response:
 def _queue_extras(request: web.Request) -> dict:
     """Live chats (waiting, then live) and open call-back requests, oldest first; purges old requests."""
     with request.app["kb"].sessions.begin() as session:
-        line.purge_callback_requests(session)
+        line.purge_callback_requests(session, retention_days=request.app["retention"].callback_days)
         chats = line.waiting_and_live(session)
         callbacks = line.open_callbacks(session)
         closed = line.closed_callbacks(session, limit=20)

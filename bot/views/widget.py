@@ -292,6 +292,7 @@ HANDOFF_WORDS = {
     "closed": "The helpline has ended this chat. You are talking to the assistant again.",
     "timed_out": "Sorry, nobody from the helpline is free just now.",
     "cancelled": "You stopped waiting. You are talking to the assistant again.",
+    "left": "You left the chat with the helpline. You are talking to the assistant again.",
     "after_hours": "The helpline is closed just now, so nobody can join this chat.",
 }
 
@@ -306,15 +307,21 @@ def _to_person_if_live(request: web.Request, sender: str, text: str) -> web.Resp
         return web.json_response({"messages": [], "handoff": chat.status})
 
 
-async def _handoff_body(request: web.Request) -> tuple[dict, str] | web.Response:
+async def _conversation_body(
+    request: web.Request, limiter: str = "widget_limiter", unrecognised: str = "Select 'Start again' to carry on."
+) -> tuple[dict, str] | web.Response:
     """The checked JSON body and the conversation's Rasa sender id, or the refusal."""
-    body = await _checked_json(request, HANDOFF_LIMITER)
+    body = await _checked_json(request, limiter)
     if isinstance(body, web.Response):
         return body
     conversation = body.get("conversation_id")
     if not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation):
-        return _refuse(400, "The conversation could not be recognised. Select 'Start again' to carry on.")
+        return _refuse(400, "The conversation could not be recognised. " + unrecognised)
     return body, rasa_sender(uuid.UUID(conversation).hex)
+
+
+async def _handoff_body(request: web.Request) -> tuple[dict, str] | web.Response:
+    return await _conversation_body(request, HANDOFF_LIMITER)
 
 
 def _chat_state(session, chat) -> dict:
@@ -372,16 +379,15 @@ async def handoff_cancel(request: web.Request) -> web.Response:
     checked = await _handoff_body(request)
     if isinstance(checked, web.Response):
         return checked
-    _, sender = checked
+    body, sender = checked
+    leaving = body.get("leave") is True  # "Start again": end a live chat too, not only the wait
     with request.app["kb"].sessions.begin() as session:
         chat = line.open_chat(session, sender)
-        if chat is not None and chat.status == "waiting":
-            line.end_chat(chat, "cancelled")
-            cancelled = True
-        else:
-            cancelled = False
+        ended = chat is not None and (chat.status == "waiting" or leaving)
+        if ended:
+            line.leave_chat(session, chat)
         state = _chat_state(session, chat)
-    if cancelled:
+    if ended:
         await resume(request.app, sender)
     return web.json_response(state)
 
@@ -429,13 +435,10 @@ DELETED = "Your conversation has been deleted from our records. You can start a 
 @routes.post("/api/conversation/delete")
 async def delete_conversation(request: web.Request) -> web.Response:
     """A parent's "Delete this conversation": gone from the tracker store and every linked table at once."""
-    body = await _checked_json(request)
-    if isinstance(body, web.Response):
-        return body
-    conversation = body.get("conversation_id")
-    if not isinstance(conversation, str) or not CONVERSATION_ID.match(conversation):
-        return _refuse(400, "The conversation could not be recognised. Reload the page and try again.")
-    sender = rasa_sender(uuid.UUID(conversation).hex)
+    checked = await _conversation_body(request, unrecognised="Reload the page and try again.")
+    if isinstance(checked, web.Response):
+        return checked
+    _, sender = checked
     retention = request.app["retention"]
     await asyncio.get_running_loop().run_in_executor(None, retention.delete_conversation, sender)
     return web.json_response({"ok": True, "message": DELETED})

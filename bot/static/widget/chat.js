@@ -39,6 +39,7 @@
   var token = tokenMeta ? tokenMeta.getAttribute("content") : "";
   var helpline = root.getAttribute("data-helpline") || "the SEND helpline";
   var maxLength = parseInt(root.getAttribute("data-max-length"), 10) || 1000;
+  var callbackDays = parseInt(root.getAttribute("data-callback-days"), 10) || 30;
   var inFrame = window.parent !== window;
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
@@ -1141,7 +1142,7 @@
   function handoffStop(cancel) {
     window.clearTimeout(handoffTimer);
     if (cancel && handoffState().active) {
-      postJson("/api/handoff/cancel", { conversation_id: state.id }).catch(function () {});
+      postJson("/api/handoff/cancel", { conversation_id: state.id, leave: true }).catch(function () {});
     }
     handoffState().active = false;
     handoffHidePanel();
@@ -1183,7 +1184,9 @@
         "chat-callback__privacy",
         "If you would like the helpline to contact you, leave a phone number or an email address, or both. " +
           "Only the council's SEND helpline staff will see them, and only to get back to you about this chat. " +
-          "We delete them as soon as we have been in touch, and in any case after 30 days. Nothing else is needed."
+          "We delete them as soon as we have been in touch, and in any case after " +
+          callbackDays +
+          " days. Nothing else is needed."
       )
     );
     var phone = handoffField(form, "chat-callback-phone", "Phone number (optional)", "tel", "tel");
