@@ -21,7 +21,7 @@ def say(dispatcher: CollectingDispatcher, items: list[dict]) -> None:
 
 
 def current_details(tracker: Tracker) -> dict:
-    return {name: tracker.get_slot(name) for name in DETAIL_SLOTS}
+    return {name: tracker.get_slot(name) for name in (*DETAIL_SLOTS, "has_ehc_plan")}
 
 
 def latest_details(tracker: Tracker, cat: Catalogue, requested: str | None = None) -> Details:
@@ -42,4 +42,5 @@ def search_place(tracker: Tracker) -> str | None:
 
 def evaluate(tracker: Tracker, record_unmet: bool = False) -> EligibilityResult:
     age, needs = tracker.get_slot("age_years"), tracker.get_slot("needs") or []
-    return knowledge_base().find(age, needs, search_place(tracker), record_unmet=record_unmet)
+    has_plan = tracker.get_slot("has_ehc_plan")
+    return knowledge_base().find(age, needs, search_place(tracker), record_unmet=record_unmet, has_ehc_plan=has_plan)

@@ -71,11 +71,12 @@ def searched_details(tracker: Tracker) -> dict:
         "place": tracker.get_slot("place"),
         "district": tracker.get_slot("district"),
         "authority": tracker.get_slot("local_authority"),
+        "has_ehc_plan": tracker.get_slot("has_ehc_plan"),
     }
 
 
 def changed_details(before: dict | None, now: dict) -> list[str]:
-    """Which of age, needs and place differ from the last search ([] for a first search)."""
+    """Which of age, needs, place and EHC plan differ from the last search ([] for a first search)."""
     if not before:
         return []
     place_keys = ("place", "district", "authority")
@@ -86,6 +87,8 @@ def changed_details(before: dict | None, now: dict) -> list[str]:
         changed.append("needs")
     if any(before.get(k) != now[k] for k in place_keys):
         changed.append("place")
+    if before.get("has_ehc_plan") != now.get("has_ehc_plan"):
+        changed.append("plan")
     return changed
 
 

@@ -55,12 +55,13 @@ class ActionNewChild(Action):
                 return []
             return [SlotSet(name, value) for name, value in slot_updates(details, current_details(tracker)).items()]
         dispatcher.utter_message(text=messages.NEW_CHILD)
-        events: list[EventType] = [SlotSet("age_years", None), SlotSet("needs", None), SlotSet("search_state", None)]
+        forgotten = {"age_years": None, "needs": None, "has_ehc_plan": None}  # the first child's, not this one's
+        events: list[EventType] = [SlotSet(name, None) for name in (*forgotten, "search_state")]
         try:
             details = latest_details(tracker, catalogue())
         except KnowledgeBaseUnavailable:
             return events
-        updates = slot_updates(details, {**current_details(tracker), "age_years": None, "needs": None})
+        updates = slot_updates(details, {**current_details(tracker), **forgotten})
         return events + [SlotSet(name, value) for name, value in updates.items()]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from knowledge.ages import parse_age
 from knowledge.catalogue import Catalogue
+from knowledge.ehc_plan import plan_status
 from knowledge.places import PlaceError, ResolvedPlace
 from knowledge.text import without_markup
 from knowledge.vocabulary import ANY_NEED, NEED_CODES
@@ -39,6 +40,7 @@ class Details:
     replaces_needs: bool = False
     place: ResolvedPlace | None = None
     place_error: PlaceError | None = None
+    has_ehc_plan: bool | None = None
 
 
 def _entity_values(entities: list[dict], name: str) -> list[str]:
@@ -102,6 +104,7 @@ def read_details(text: str, entities: list[dict], catalogue: Catalogue, requeste
     entities = _outside_markup(entities, plain)
     details = read_needs(plain, entities, catalogue, requested_slot)
     details.age = read_age(plain, entities, requested_slot == "age_years" or bool(_REPLACING.search(plain.lower())))
+    details.has_ehc_plan = plan_status(plain)
 
     gazetteer = catalogue.gazetteer
     for value in _entity_values(entities, "place"):
@@ -163,4 +166,6 @@ def slot_updates(details: Details, current: dict) -> dict:
         for name, value in place_slots(details.place).items():
             if value != current.get(name):
                 updates[name] = value
+    if details.has_ehc_plan is not None and details.has_ehc_plan != current.get("has_ehc_plan"):
+        updates["has_ehc_plan"] = details.has_ehc_plan
     return updates

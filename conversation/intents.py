@@ -3,7 +3,7 @@
 The model sometimes takes a message full of details for something else: "no, she's 13 not 3"
 for `deny`, "no idea really, everything's a battle with her" for `why_not`, "oops, I meant
 she's 15" for a goodbye, "he only has a handful of words" for nothing at all. A message that
-gives an age, a need or a place, and that the model read as one of the intents that carry no
+gives an age, a need, a place or whether there is an EHC plan, and that the model read as one of the intents that carry no
 details, is the parent giving details (`inform`). Questions ("why isn't X on the list?") keep
 the model's reading.
 """
@@ -39,7 +39,7 @@ _QUESTION_INTENTS = frozenset(
 def gives_details(text: str, entities: list[dict], catalogue: Catalogue, place_must_be_home: bool = False) -> bool:
     details = read_details(text, entities, catalogue)
     home = details.place is not None and (not place_must_be_home or bool(_HOME.search(text)))
-    return bool(details.age is not None or details.needs or details.negated_needs or home)
+    return bool(details.age is not None or details.needs or details.negated_needs or home or details.has_ehc_plan is not None)
 
 
 def corrected_intent(intent: str | None, text: str, entities: list[dict], catalogue: Catalogue) -> str | None:

@@ -578,6 +578,7 @@ BUTTON_EHCP = {"title": "What's an EHC plan?", "payload": "/ask_ehcp"}
 # --- what I understood, and what changed ---------------------------------------------------------
 
 DETAIL_LABELS = {"age": "age", "needs": "needs", "place": "place"}
+PLAN_WORDS = {True: "has an EHC plan", False: "no EHC plan yet"}
 CHANGE_BUTTONS = [
     {"title": "Change the age", "payload": '/change_detail{"detail": "age"}'},
     {"title": "Change the needs", "payload": '/change_detail{"detail": "needs"}'},
@@ -607,18 +608,24 @@ def place_words(place: str | None, district: str | None, authority: str | None) 
 def noted_message(details: dict, vocabulary, changed: list[str] = ()) -> dict:
     """ "I've noted: 4 years old, speech and language, Andover (Test Valley)." with buttons to change any part.
 
-    `details` holds age, needs, place, district and authority; `changed` names the parts this
-    message changed ("age", "needs", "place"), which are said first.
+    `details` holds age, needs, place, district, authority and has_ehc_plan (said only when known);
+    `changed` names the parts this message changed ("age", "needs", "place", "plan").
     """
     parts = {
         "age": age_words(details["age"]) if details.get("age") is not None else "age not known",
         "needs": needs_text(details.get("needs") or [], vocabulary),
         "place": place_words(details.get("place"), details.get("district"), details.get("authority")),
     }
+    plan = details.get("has_ehc_plan")
+    if plan is not None:
+        parts["plan"] = PLAN_WORDS[plan]
     noted = ", ".join(parts.values())
     if changed:
-        what = " and ".join(f"the {DETAIL_LABELS[c]} to {parts[c]}" for c in changed)
-        text = f"Thanks, I've changed {what}. Now looking for: {noted}."
+        new_values = [f"the {DETAIL_LABELS[c]} to {parts[c]}" for c in changed if c != "plan"]
+        done = [f"changed {' and '.join(new_values)}"] if new_values else []
+        if "plan" in changed:
+            done.append(f"noted that there is {'an' if plan else 'no'} EHC plan")
+        text = f"Thanks, I've {' and '.join(done)}. Now looking for: {noted}."
     else:
         text = f"I've noted: {noted}. If anything's wrong, just tell me or use a button."
     return {"text": text, "buttons": CHANGE_BUTTONS}

@@ -10,9 +10,10 @@ fractional one is exact (1.5 ends at 18 months). The Local Offer itself covers
 
 Order, relevance first: services tagged with the child's need(s) come first, then the
 services open to any need (the "general" group). Within each group, services that need an
-EHC plan come last (unless the family says there is a plan: `has_ehc_plan=True` ranks them
-normally, `False` leaves them out); then universal, targeted, specialist; then the family's
-own district, authority-wide, national; then by name.
+EHC plan come last (unless the family says whether there is a plan: `has_ehc_plan=True` ranks
+them normally, `False` leaves them out of the list and explains them as near misses); then
+universal, targeted, specialist; then the family's own district, authority-wide, national; then
+by name.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class Match:
 @dataclass(frozen=True)
 class NearMiss:
     service: ServiceEntry
-    kind: str  # age | diagnosis | area
+    kind: str  # age | diagnosis | ehc_plan | area
     why_not: str
     reasons_met: tuple[str, ...]
 
@@ -282,7 +283,7 @@ def evaluate(catalogue: Catalogue, age, needs, place, has_ehc_plan: bool | None 
     """Who can this family use? See the module docstring for the rules and the order.
 
     `has_ehc_plan`: True, services that need an EHC plan rank like any other; False, they are
-    left out; None (not known), they come last in their group (the wording marks them).
+    near misses ("only for ... with an EHC plan"); None (not known), they come last in their group (the wording marks them).
     """
     age_value, age_error = _check_age(age)
     need_codes, need_errors = _check_needs(catalogue, needs)
@@ -324,7 +325,7 @@ def evaluate(catalogue: Catalogue, age, needs, place, has_ehc_plan: bool | None 
                 elif service.diagnosis_required and only_unsure:
                     near.append(((1, 0, *_sort_key(catalogue, service, rank)), "diagnosis", service))
                 elif service.needs_ehc_plan and leave_out_plans:
-                    continue
+                    near.append(((1, 1, group_rank, *_sort_key(catalogue, service, rank)), "ehc_plan", service))
                 else:
                     plan_rank = 1 if plan_last and service.needs_ehc_plan else 0
                     key = (group_rank, plan_rank, service.tier_rank, rank, position[service_id])
@@ -351,7 +352,7 @@ def evaluate(catalogue: Catalogue, age, needs, place, has_ehc_plan: bool | None 
 
 
 def _nearest(near: list[tuple[tuple, str, ServiceEntry]], describe: _Describer, age: float) -> tuple[NearMiss, ...]:
-    """The closest misses, at most five of each kind (age, diagnosis, area) and ten in all."""
+    """The closest misses, at most five of each kind (age, diagnosis, EHC plan, area) and ten in all."""
     kept: list[NearMiss] = []
     per_kind: dict[str, int] = {}
     for _key, kind, service in near:
@@ -364,6 +365,9 @@ def _nearest(near: list[tuple[tuple, str, ServiceEntry]], describe: _Describer, 
             met = (describe.need(service), describe.area_text[_area_rank(service, place)])
         elif kind == "diagnosis":
             why = "needs a diagnosis first; you said you are not sure yet"
+            met = (describe.ages(service), describe.need(service), describe.area_text[_area_rank(service, place)])
+        elif kind == "ehc_plan":
+            why = "only for children and young people with an EHC plan; you said there isn't one yet"
             met = (describe.ages(service), describe.need(service), describe.area_text[_area_rank(service, place)])
         else:
             why = f"only for families living in {describe.areas(service)}; you are in {place.district_name}"

@@ -432,7 +432,7 @@ def test_search_ok_shows_the_first_page_and_remembers_the_rest(kb, catalogue):
     state = slot_events(events)["search_state"]
     expected = {"ids": [x.service.id for x in result.eligible], "shown": messages.PAGE_SIZE, "status": "ok"}
     details = {"age": 7, "needs": ["autism"], "place": "Havant", "district": "Havant", "authority": "Hampshire"}
-    assert state == {**expected, "details": details}
+    assert state == {**expected, "details": {**details, "has_ehc_plan": None}}
     assert sent[0]["text"].startswith("I've noted: 7 years old, autism (including Asperger's), Havant.")
     assert sent[0]["buttons"] == messages.CHANGE_BUTTONS
     assert f"I found {len(result.eligible)} services" in sent[1]["text"]
@@ -440,6 +440,18 @@ def test_search_ok_shows_the_first_page_and_remembers_the_rest(kb, catalogue):
     assert shown == state["ids"][: messages.PAGE_SIZE]
     assert messages.BUTTON_MORE in sent[-1]["buttons"]
     assert unmet_count(kb) == before  # a search that found something is not a gap
+
+
+def test_the_search_uses_what_the_parent_said_about_an_ehc_plan(kb, catalogue):
+    slots = family(catalogue, 4, ["speech_language"], "Test Valley")
+    found = kb.find(4, ["speech_language"], "Test Valley", record_unmet=False)
+    plan_only = {x.service.id for x in found.eligible if x.needs_ehc_plan}
+    assert plan_only, "the seed has services that need an EHC plan"
+    events, sent = run(ActionSearchServices(), tracker({**slots, "has_ehc_plan": False}, intent="inform"))
+    assert not plan_only & set(slot_events(events)["search_state"]["ids"])
+    assert "no EHC plan yet" in sent[0]["text"]
+    events, sent = run(ActionSearchServices(), tracker({**slots, "has_ehc_plan": True}, intent="inform"))
+    assert plan_only <= set(slot_events(events)["search_state"]["ids"]) and "has an EHC plan" in sent[0]["text"]
 
 
 def test_search_with_only_the_county(kb):
@@ -643,18 +655,17 @@ def test_local_advice_gives_sendias_and_the_forum(kb, catalogue):
 def test_new_child_forgets_age_and_needs_but_keeps_the_home(kb, catalogue):
     slots = {**family(catalogue, 7, ["autism"], "Havant"), "search_state": {"ids": ["x"], "shown": 1, "status": "ok"}}
     events, _ = run(ActionNewChild(), tracker(slots, text="can I ask about my other child too?", intent="new_child"))
-    assert slot_events(events) == {"age_years": None, "needs": None, "search_state": None}
+    assert slot_events(events) == {"age_years": None, "needs": None, "has_ehc_plan": None, "search_state": None}
     events, _ = run(ActionNewChild(), tracker(slots, text="my daughter is 4 and isn't talking yet", intent="new_child"))
-    assert events[:3] == [
-        {"event": "slot", "timestamp": None, "name": name, "value": None} for name in ("age_years", "needs", "search_state")
-    ]
-    assert slot_events(events[3:]) == {"age_years": 4.0, "needs": ["speech_language"]}
+    forgotten = ("age_years", "needs", "has_ehc_plan", "search_state")
+    assert events[:4] == [{"event": "slot", "timestamp": None, "name": name, "value": None} for name in forgotten]
+    assert slot_events(events[4:]) == {"age_years": 4.0, "needs": ["speech_language"]}
 
 
 def test_new_child_with_the_same_age_still_sets_it(kb, catalogue):
     slots = family(catalogue, 7, ["autism"], "Havant")
     events, _ = run(ActionNewChild(), tracker(slots, text="her brother is 7 too, and has ADHD", intent="new_child"))
-    assert slot_events(events[3:]) == {"age_years": 7.0, "needs": ["adhd"]}
+    assert slot_events(events[4:]) == {"age_years": 7.0, "needs": ["adhd"]}
 
 
 def test_worried_about_my_boy_as_an_opening_is_not_another_child(kb):
@@ -768,7 +779,7 @@ def test_unavailable_knowledge_base_never_breaks_the_conversation(kb_down):
     events, sent = run(ActionValidateSlotMappings(), tracker(slots, text="autistic, in Havant", form=True))
     assert events == [] and sent == []
     events, _ = run(ActionNewChild(), tracker(slots, text="my other son is 4", intent="new_child"))
-    assert slot_events(events) == {"age_years": None, "needs": None, "search_state": None}
+    assert slot_events(events) == {"age_years": None, "needs": None, "has_ehc_plan": None, "search_state": None}
     domain_slots = DOMAIN["forms"][FORM_NAME]["required_slots"]
     required = asyncio.run(
         ValidateServiceSearchForm().required_slots(domain_slots, CollectingDispatcher(), tracker(slots, form=True), DOMAIN)

@@ -137,6 +137,9 @@ def test_ehc_plan_services_are_last_in_their_group_unless_the_family_says_whethe
 
     without_plan = evaluate(catalogue, 4, ["speech_language"], "Andover", has_ehc_plan=False)
     assert {m.service.id for m in without_plan.eligible} == {m.service.id for m in unknown.eligible} - set(plan_only)
+    explained = [miss for miss in without_plan.near_misses if miss.kind == "ehc_plan"]
+    assert explained and {miss.service.id for miss in explained} <= set(plan_only)  # said why, not dropped silently
+    assert all("with an EHC plan" in miss.why_not for miss in explained)
 
 
 def test_only_general_help_for_a_deaf_23_year_old_in_the_new_forest(catalogue):
