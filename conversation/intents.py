@@ -22,8 +22,8 @@ DETAIL_FREE_INTENTS = frozenset(
 )  # fmt: skip
 """Intents that never carry the family's details: a message with details is not one of them."""
 _QUESTION = re.compile(
-    r"\?|\b(why|what|which|how|where|who|when|isn'?t|aren'?t|wasn'?t|can i|can we|do i|do we|should|explain|tell me about)\b"
-    r"|^\s*(does|do|is|are|can|could|will|would|has|have)\b",
+    r"\?|\b(why|what|which|how|where|who|when|isn'?t|aren'?t|wasn'?t|can i|can we|do i|do we|should i|should we|explain"
+    r"|tell me about)\b|^\s*(does|do|is|are|can|could|will|would|has|have|should)\b",
     re.I,
 )
 _PLACE_ONLY_NEEDS_HOME = frozenset({"out_of_scope", "greet", "thank", "goodbye"})

@@ -34,7 +34,16 @@ SEARCH_STATUS = {"results": "ok", "no_match": "no_match", "out_of_area": "out_of
 SEARCH_OUTCOMES = tuple(SEARCH_STATUS)
 OTHER_OUTCOMES = ("urgent", "safeguarding", "distress", "person")
 OUTCOME = re.compile(rf"^({'|'.join(SEARCH_OUTCOMES + OTHER_OUTCOMES)}|faq:[a-z_]+|question:[a-z_]+)$")
-SLOT_KEYS = ("age_years", "needs", "needs_include", "needs_exclude", "district", "local_authority", "requested_slot")
+SLOT_KEYS = (
+    "age_years",
+    "needs",
+    "needs_include",
+    "needs_exclude",
+    "district",
+    "local_authority",
+    "requested_slot",
+    "has_ehc_plan",
+)
 
 
 class SpecError(ValueError):
