@@ -93,6 +93,32 @@ def test_a_person_takes_over_the_chat_and_hands_it_back(web_server, browser):
         staff_context.close()
 
 
+def test_a_parent_who_starts_again_mid_chat_leaves_it_and_the_member_of_staff_sees_so(web_server, browser):
+    set_hours(web_server, {day: ("00:00", "23:59") for day in range(7)})
+    staff_name = web_server.create_account("helpline-kim", "staff")
+    parent_context, parent = new_page(browser)
+    staff_context, staff = new_page(browser)
+    try:
+        start_chat(parent, web_server.url)
+        say(parent, "I'd like to talk to a real person please")
+        expect(parent.locator("#chat-handoff-status")).to_contain_text("in the queue")
+        sign_in(staff, web_server.url, staff_name)
+        staff.goto(web_server.url + "/console/queue")
+        staff.locator("#live-chat-table button", has_text="Claim").first.click()
+        expect(parent.locator(".chat-message--notice").last).to_contain_text("has joined the chat")
+
+        parent.click("#chat-restart")
+        expect(staff.locator("#live-state")).to_contain_text("the parent left")  # no reload
+        expect(staff.locator("#live-reply-form")).to_be_hidden()
+        expect(staff.locator("#live-messages")).to_contain_text("The parent has left the chat.")
+        expect(parent.locator("#chat-handoff")).to_be_hidden()
+        say(parent, "my daughter is 5 and deaf, we live in Fareham")
+        parent.wait_for_selector(".chat-card[data-service-id]")  # the assistant answers again
+    finally:
+        parent_context.close()
+        staff_context.close()
+
+
 def test_outside_opening_hours_the_parent_leaves_a_call_back_request(web_server, browser):
     set_hours(web_server, {day: ("", "") for day in range(7)})
     staff_name = web_server.create_account("helpline-alex", "staff")
@@ -102,7 +128,7 @@ def test_outside_opening_hours_the_parent_leaves_a_call_back_request(web_server,
         start_chat(parent, web_server.url)
         say(parent, "can someone call me back")
         expect(parent.locator("#chat-callback")).to_be_visible()
-        assert "delete them" in parent.locator("#chat-callback").inner_text()
+        assert "in any case after 30 days" in parent.locator("#chat-callback").inner_text()  # the setting's default
         assert run_axe(parent) == []
         parent.click("#chat-callback-send")  # no consent yet
         expect(parent.locator("#chat-callback-error")).to_contain_text("Tick the box")
