@@ -19,7 +19,8 @@ from knowledge.db import PROJECT_ROOT
 from scripts.stack import free_port, stop, wait_until_ready
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SCREENSHOTS = PROJECT_ROOT / "tests" / "e2e" / "artifacts" / "screenshots"
+"""A build output (gitignored); the README's copies in docs/screenshots/ are refreshed on purpose."""
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "e2e passphrase " + secrets.token_hex(4)
 CHROMIUM_ARGS = [
