@@ -83,12 +83,25 @@ def read_needs(text: str, entities: list[dict], catalogue: Catalogue, requested_
     )
 
 
+_NOT_AN_AGE_AFTER = re.compile(
+    r"\s*(mins?|minutes?|secs?|seconds?|hours?|hrs?|times|words|sentences|pages|goes|tries|steps|metres|miles|pounds|quid|kg|p\b|%)",
+    re.I,
+)
+"""A number the model took for an age but that counts something else ("can't sit still for 5 mins")."""
+
+
+def _counts_something_else(plain: str, entity: dict) -> bool:
+    end = entity.get("end")
+    return isinstance(end, int) and bool(_NOT_AN_AGE_AFTER.match(plain, end))
+
+
 def read_age(plain: str, entities: list[dict], expecting: bool) -> float | None:
     """The age: the model's entity, unless the text says it more precisely ("nearly 5", "5 and a half").
 
     A bare number counts when an age was asked for, or in a correction ("sorry, I mean two and a half").
     """
     from_text = parse_age(plain, expecting=expecting)
+    entities = [e for e in entities or [] if not (e.get("entity") == "age" and _counts_something_else(plain, e))]
     for value in _entity_values(entities, "age"):
         from_entity = parse_age(value, expecting=True)
         if from_entity is not None:

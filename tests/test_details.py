@@ -373,6 +373,20 @@ def test_an_age_entity_inside_markup_is_ignored(catalogue):
     assert read_details("f(2) my son is 7", entities, catalogue).age == 7
 
 
+@pytest.mark.parametrize(
+    ("text", "number", "age"),
+    [
+        ("my lad is in yr 3 and cant sit still for 5 mins", "5", 7),
+        ("she's 4 and only says about 10 words", "10", 4),
+        ("he is 12, gets sent out 3 times a day", "3", 12),
+    ],
+)
+def test_a_number_that_counts_something_else_is_not_the_age(catalogue, text, number, age):
+    start = text.index(f" {number} ") + 1
+    entities = [{"entity": "age", "value": number, "start": start, "end": start + len(number)}]  # the model's mistake
+    assert read_details(text, entities, catalogue).age == age
+
+
 def test_a_named_need_replaces_not_sure(catalogue):
     current = {**CURRENT, "needs": ["unsure"]}
     assert slot_updates(read_details("they said it's autism", [], catalogue), current) == {"needs": ["autism"]}
