@@ -71,6 +71,8 @@ def outcome_holds(expected: str, turn: TurnRecord) -> bool:
         return "action_support_parent" in ran and "utter_urgent_help" not in ran
     if expected == "person":
         return "action_talk_to_person" in ran
+    if expected in ("more", "why_not", "why_this"):
+        return f"action_{'show_more' if expected == 'more' else expected}" in ran
     if expected.startswith("faq:"):
         return f"utter_{expected[4:]}" in ran
     if expected.startswith("question:"):

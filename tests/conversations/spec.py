@@ -16,8 +16,8 @@ Each file has `conversations:`, a list of
       local_authority: Hampshire
       requested_slot: null
 
-Outcomes: results, no_match, out_of_area, over_age, urgent, safeguarding, distress, person, faq:NAME,
-question:SLOT (see judge.py for how each is read from the tracker).
+Outcomes: results, no_match, out_of_area, over_age, urgent, safeguarding, distress, person, more (the next
+page of results), why_not, why_this, faq:NAME, question:SLOT (see judge.py for how each is read from the tracker).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 SEARCH_STATUS = {"results": "ok", "no_match": "no_match", "out_of_area": "out_of_area", "over_age": "over_age"}
 """Outcome name -> the search_state status (and the engine's result status) it stands for."""
 SEARCH_OUTCOMES = tuple(SEARCH_STATUS)
-OTHER_OUTCOMES = ("urgent", "safeguarding", "distress", "person")
+OTHER_OUTCOMES = ("urgent", "safeguarding", "distress", "person", "more", "why_not", "why_this")
 OUTCOME = re.compile(rf"^({'|'.join(SEARCH_OUTCOMES + OTHER_OUTCOMES)}|faq:[a-z_]+|question:[a-z_]+)$")
 SLOT_KEYS = (
     "age_years",
