@@ -90,24 +90,75 @@ _NOT_AN_AGE_AFTER = re.compile(
 """A number the model took for an age but that counts something else ("can't sit still for 5 mins")."""
 
 
+_UNIT_AFTER_TENS = re.compile(r"[\s-]+(one|two|three|four|five|six|seven|eight|nine)\b", re.I)
+_SELF_CORRECTION = re.compile(r"\b(no wait|wait|sorry|i mean|i meant|oops|whoops|correction|scratch that)\b[,.!:]*", re.I)
+
+
 def _counts_something_else(plain: str, entity: dict) -> bool:
     end = entity.get("end")
     return isinstance(end, int) and bool(_NOT_AN_AGE_AFTER.match(plain, end))
+
+
+def _whole_number(plain: str, entity: dict) -> str:
+    """The entity's value, with the unit the model left off a number in words ("twenty" of "twenty six")."""
+    value, end = str(entity.get("value") or ""), entity.get("end")
+    unit = _UNIT_AFTER_TENS.match(plain, end) if isinstance(end, int) and value.strip().lower().endswith("ty") else None
+    return f"{value} {unit.group(1)}" if unit else value
+
+
+def _corrected_in_message(plain: str) -> float | None:
+    """ "she's 8. no wait, 9": an age given and corrected in the same message is the corrected one."""
+    marks = list(_SELF_CORRECTION.finditer(plain))
+    if not marks or parse_age(plain[: marks[-1].start()]) is None:
+        return None
+    right_after = " ".join(plain[marks[-1].end() :].split()[:5])  # "sorry for the long message..." corrects nothing
+    return parse_age(right_after, expecting=True)
 
 
 def read_age(plain: str, entities: list[dict], expecting: bool) -> float | None:
     """The age: the model's entity, unless the text says it more precisely ("nearly 5", "5 and a half").
 
     A bare number counts when an age was asked for, or in a correction ("sorry, I mean two and a half").
+    Within one message, the age after a correction wins ("she's 8. no wait, 9").
     """
+    corrected = _corrected_in_message(plain)
+    if corrected is not None:
+        return corrected
     from_text = parse_age(plain, expecting=expecting)
-    entities = [e for e in entities or [] if not (e.get("entity") == "age" and _counts_something_else(plain, e))]
-    for value in _entity_values(entities, "age"):
+    ages = [e for e in entities or [] if e.get("entity") == "age" and e.get("value") and not _counts_something_else(plain, e)]
+    for value in (_whole_number(plain, e) for e in ages):
         from_entity = parse_age(value, expecting=True)
         if from_entity is not None:
             precise = from_text is not None and from_text != from_entity and abs(from_text - from_entity) < 1
             return from_text if precise else from_entity
     return from_text
+
+
+_NOT_HERE = re.compile(
+    r"(?:\bnot|n't|\bno longer|\bnever|\bused to live|\bmoved from|\bmoving from|\bmove from|\baway from|\bleft)"
+    r"(?:\s+(?!to\b)[\w']+){0,3}\s*$",
+    re.I,
+)
+"""Just before a place: the family is not there ("not Winchester", "we don't live in Alton any more")."""
+
+
+def _not_home(plain: str, start: int) -> bool:
+    clause_start = max(plain.rfind(mark, 0, start) for mark in ",.;!?\n")
+    return bool(_NOT_HERE.search(plain[clause_start + 1 : start]))
+
+
+def _mentioned_home(plain: str, gazetteer) -> ResolvedPlace | None:
+    """The first place in the text that the family does not say they are not in."""
+    searched = plain
+    for _ in range(3):
+        found = gazetteer.find_in_text(searched)
+        if found is None:
+            return None
+        at = searched.lower().find(found.matched.lower())
+        if at < 0 or not _not_home(searched, at):
+            return found
+        searched = searched[:at] + " " * len(found.matched) + searched[at + len(found.matched) :]
+    return None
 
 
 def read_details(text: str, entities: list[dict], catalogue: Catalogue, requested_slot: str | None = None) -> Details:
@@ -120,14 +171,15 @@ def read_details(text: str, entities: list[dict], catalogue: Catalogue, requeste
     details.has_ehc_plan = plan_status(plain)
 
     gazetteer = catalogue.gazetteer
-    for value in _entity_values(entities, "place"):
+    places = [e for e in entities if e.get("entity") == "place" and not _not_home(plain, e.get("start") or 0)]
+    for value in _entity_values(places, "place"):
         resolved = gazetteer.resolve(value)
         if isinstance(resolved, ResolvedPlace):
             details.place = resolved
             break
         details.place_error = resolved
     if details.place is None:
-        details.place = gazetteer.find_in_text(plain)
+        details.place = _mentioned_home(plain, gazetteer)
     answering_place = requested_slot in ("local_authority", "district") and details.age is None and not details.needs
     if details.place is None and answering_place:
         resolved = gazetteer.resolve(plain)

@@ -387,6 +387,40 @@ def test_a_number_that_counts_something_else_is_not_the_age(catalogue, text, num
     assert read_details(text, entities, catalogue).age == age
 
 
+@pytest.mark.parametrize(
+    ("text", "entities", "age"),
+    [
+        ("she's 8. no wait, 9", [], 9),
+        ("he is 5, sorry I mean 6", [], 6),
+        ("my son is 7, sorry for the long message, he is 3 years behind", [], 7),
+        ("my daughter is twenty six with autism", [{"entity": "age", "value": "twenty", "start": 15, "end": 21}], 26),
+    ],
+)
+def test_an_age_corrected_or_in_words_within_one_message(catalogue, text, entities, age):
+    assert read_details(text, entities, catalogue).age == age
+
+
+@pytest.mark.parametrize(
+    ("text", "home"),
+    [
+        ("not Winchester, Waterlooville", "Waterlooville"),
+        ("we don't live in Alton any more, we're in Petersfield", "Petersfield"),
+        ("we moved from Andover to Romsey", "Romsey"),
+        ("we left Fleet last year, now in Hook", "Hook"),
+        ("she won't go to school in Fareham", "Fareham"),
+        ("we are not in Winchester", None),
+    ],
+)
+def test_a_place_the_family_says_they_are_not_in_is_not_home(catalogue, text, home):
+    place = read_details(text, [], catalogue).place
+    assert (place.matched if place else None) == home
+    at = text.find("Winchester")
+    if at >= 0:  # the model's entity for the place they left is not taken either
+        entities = [{"entity": "place", "value": "Winchester", "start": at, "end": at + len("Winchester")}]
+        place = read_details(text, entities, catalogue).place
+        assert (place.matched if place else None) == home
+
+
 def test_a_named_need_replaces_not_sure(catalogue):
     current = {**CURRENT, "needs": ["unsure"]}
     assert slot_updates(read_details("they said it's autism", [], catalogue), current) == {"needs": ["autism"]}
