@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.glue import DETAIL_SLOTS, FORM_NAME, current_details, latest_details, latest_intent
 from actions.kb_access import KnowledgeBaseUnavailable, catalogue
 from conversation import messages
+from conversation.declines import declines
 from conversation.details import slot_updates
 
 DETAIL_INTENTS = {"inform", "find_services", "new_child"}
@@ -88,6 +89,10 @@ class ValidateServiceSearchForm(FormValidationAction):
             and not details_changed_by_latest_message(tracker)
             and consecutive_asks(tracker, requested) >= MISSES_BEFORE_MOVING_ON
         )
+        if requested and latest_intent(tracker) not in INTERRUPTIONS and declines(tracker.latest_message.get("text")):
+            declined = self.declined(dispatcher, tracker, requested)
+            if declined is not None:
+                return events + declined
         if not unanswered:
             return events
         if requested == "needs":
@@ -95,10 +100,22 @@ class ValidateServiceSearchForm(FormValidationAction):
             return events + [SlotSet("needs", ["unsure"])]
         return events + [SlotSet("requested_slot", None)]
 
+    @staticmethod
+    def declined(dispatcher: CollectingDispatcher, tracker: Tracker, requested: str) -> list[EventType] | None:
+        """The parent would rather not say: search the whole council area without the town, or any need without
+        one. The age and the council area are needed: the question comes back as choices (see AskFor)."""
+        if requested == "district":
+            dispatcher.utter_message(text=messages.WHOLE_AUTHORITY.format(authority=tracker.get_slot("local_authority")))
+            return [SlotSet("whole_authority", True), SlotSet("requested_slot", None)]
+        if requested == "needs":
+            dispatcher.utter_message(text=messages.NEEDS_DECLINED)
+            return [SlotSet("needs", ["unsure"])]
+        return None
+
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         slots = list(domain_slots)
         authority = tracker.get_slot("local_authority")
-        if authority and not tracker.get_slot("district"):
+        if authority and not tracker.get_slot("district") and not tracker.get_slot("whole_authority"):
             try:
                 cat = catalogue()
             except KnowledgeBaseUnavailable:
@@ -172,6 +189,10 @@ class AskFor(Action, abc.ABC):
         not_understood = asked_before and not interrupted and not details_changed_by_latest_message(tracker)
         resuming = asked_before and interrupted
         misses = consecutive_asks(tracker, self.slot) if asked_before else 0
+        if asked_before and not interrupted and declines(tracker.latest_message.get("text")):
+            choices = self.choices(tracker)
+            dispatcher.utter_message(**messages.declined_message(self.slot, choices["buttons"]))
+            return []
         if misses >= 2 and misses % 2 == 0 and not details_changed_by_latest_message(tracker):
             # The second miss (and every other one after it, so no reply repeats three times running).
             dispatcher.utter_message(**self.choices(tracker))
@@ -218,7 +239,9 @@ class AskForDistrict(AskForPlace):
     slot = "district"
 
 
-DETAIL_SLOTS_TO_CLEAR = {"age": ("age_years",), "needs": ("needs",), "place": ("district", "local_authority", "place")}
+DETAIL_SLOTS_TO_CLEAR = {
+    "age": ("age_years",), "needs": ("needs",), "place": ("district", "local_authority", "place", "whole_authority")
+}  # fmt: skip
 ASKED_AS = {"age": "age_years", "needs": "needs", "place": "local_authority"}
 DETAIL_WORDS = {
     "age": "age", "ages": "age", "old": "age", "year": "age",

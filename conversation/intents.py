@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from conversation.declines import declines
 from conversation.details import read_details
 from knowledge.catalogue import Catalogue
 
@@ -43,8 +44,15 @@ def gives_details(text: str, entities: list[dict], catalogue: Catalogue, place_m
 
 
 def corrected_intent(intent: str | None, text: str, entities: list[dict], catalogue: Catalogue) -> str | None:
-    """`inform` when the message gives details but the model chose a detail-free intent; else None."""
-    if intent not in DETAIL_FREE_INTENTS | _QUESTION_INTENTS or (text or "").startswith("/"):
+    """`inform` when the message gives details but the model chose a detail-free intent; else None.
+
+    Declining to answer ("I'd rather not say where we live") is also an answer to the question asked
+    (the form says what it can do without it), not a request to change a detail."""
+    if (text or "").startswith("/"):
+        return None
+    if intent in DETAIL_FREE_INTENTS | {"change_detail"} and declines(text):
+        return INFORM
+    if intent not in DETAIL_FREE_INTENTS | _QUESTION_INTENTS:
         return None
     if intent in _QUESTION_INTENTS and _QUESTION.search(text or ""):
         return None

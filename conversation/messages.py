@@ -693,6 +693,25 @@ def choices_message(slot: str, buttons: list[dict]) -> dict:
     return {"text": OFFER_CHOICES[slot], "buttons": buttons}
 
 
+DECLINED = {
+    "age_years": "That's fine. I only use the age to check which services your child can use, and I never ask for a "
+    "name or date of birth. A rough idea is enough: pick an age band, or talk to a person.",
+    "local_authority": "That's fine: I don't need your address. Services depend on the council area you live in, so "
+    "choosing your area is enough. Or talk to a person.",
+}
+"""Said when a parent would rather not answer (conversation/declines.py), with the choices as buttons."""
+WHOLE_AUTHORITY = (
+    "That's fine. I'll look across the whole of {authority}. Tell me your town at any time to see the services nearest you."
+)
+NEEDS_DECLINED = (
+    "That's fine. I'll look for help open to any need that doesn't need a diagnosis. You can tell me more at any time."
+)
+
+
+def declined_message(slot: str, buttons: list[dict]) -> dict:
+    return {"text": DECLINED[slot], "buttons": buttons}
+
+
 # --- three kinds of worry ----------------------------------------------------------------------
 
 

@@ -367,6 +367,47 @@ def test_the_third_miss_on_age_or_place_ends_the_questions(kb, slot):
     assert {"event": "slot", "timestamp": None, "name": "requested_slot", "value": None} in result
 
 
+RATHER_NOT = "I'd rather not say, to be honest"
+
+
+def _asked(slot: str) -> list[dict]:
+    return [
+        {"event": "slot", "name": "requested_slot", "value": slot},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": RATHER_NOT, "parse_data": {"intent": {"name": "inform"}}},
+    ]
+
+
+def test_a_parent_who_would_rather_not_name_the_town_gets_the_whole_county(kb, catalogue):
+    slots = {"age_years": 9.0, "needs": ["autism"], "local_authority": "Hampshire", "requested_slot": "district"}
+    form = ValidateServiceSearchForm()
+    result, sent = run(form, tracker(slots, text=RATHER_NOT, form=True, events=_asked("district")))
+    assert {"event": "slot", "timestamp": None, "name": "whole_authority", "value": True} in result
+    assert result[-1] == {"event": "slot", "timestamp": None, "name": "requested_slot", "value": None}
+    assert sent[0]["text"].startswith("That's fine. I'll look across the whole of Hampshire.")
+    required = asyncio.run(
+        form.required_slots(["age_years", "needs", "local_authority"], CollectingDispatcher(),
+                            tracker({**slots, "whole_authority": True}, form=True), DOMAIN)
+    )  # fmt: skip
+    assert "district" not in required
+    events, sent = run(ActionSearchServices(), tracker({**slots, "whole_authority": True, "place": "Hampshire"}))
+    assert slot_events(events)["search_state"]["status"] == "ok" and "Hampshire" in sent[0]["text"]
+
+
+def test_a_parent_who_would_rather_not_say_the_need_gets_help_for_any_need(kb):
+    slots = {"age_years": 9.0, "requested_slot": "needs"}
+    result, sent = run(ValidateServiceSearchForm(), tracker(slots, text=RATHER_NOT, form=True, events=_asked("needs")))
+    assert {"event": "slot", "timestamp": None, "name": "needs", "value": ["unsure"]} in result
+    assert sent[0]["text"] == messages.NEEDS_DECLINED
+
+
+@pytest.mark.parametrize("asker", [AskForAge(), AskForLocalAuthority()], ids=lambda a: a.slot)
+def test_the_age_and_the_council_area_are_needed_so_declining_gets_why_and_choices(kb, asker):
+    _, sent = run(asker, tracker({"requested_slot": asker.slot}, text=RATHER_NOT, form=True, events=_asked(asker.slot)))
+    assert sent[0]["text"] == messages.DECLINED[asker.slot]
+    assert messages.BUTTON_PERSON in sent[0]["buttons"] and len(sent[0]["buttons"]) >= 3
+
+
 def test_two_misses_are_not_yet_enough_to_move_on(kb):
     events = _asked_and_missed("needs", 2)
     result, sent = run(ValidateServiceSearchForm(), tracker({"requested_slot": "needs"}, text="purple", form=True, events=events))

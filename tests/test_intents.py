@@ -44,3 +44,21 @@ def test_other_messages_keep_the_models_intent(catalogue, intent, text):
 
 def test_button_payloads_are_left_alone(catalogue):
     assert corrected_intent("deny", '/deny{"age": "7"}', [{"entity": "age", "value": "7"}], catalogue) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["I'd rather not say where we live", "prefer not to say", "none of your business", "that's private"]
+)
+def test_declining_to_answer_is_an_answer_to_the_question_not_a_change(catalogue, text):
+    assert corrected_intent("change_detail", text, [], catalogue) == "inform"
+    assert corrected_intent("out_of_scope", text, [], catalogue) == "inform"
+    assert corrected_intent("ask_sendias", text, [], catalogue) is None  # a question keeps its intent
+
+
+@pytest.mark.parametrize(
+    "text", ["I don't know", "not sure", "he doesn't want to go to school", "we live in Havant", "why do you need to know?"]
+)
+def test_not_knowing_is_not_declining(text):
+    from conversation.declines import declines
+
+    assert not declines(text)
