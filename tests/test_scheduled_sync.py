@@ -91,3 +91,13 @@ async def test_the_web_app_syncs_on_a_schedule_and_shows_failures(aiohttp_client
     await client.sign_in("administrator")
     dashboard = await (await client.get("/admin")).text()
     assert "Sync from http://127.0.0.1:9 failed, nothing was changed: page 1 of /services: can&#39;t reach" in dashboard
+
+
+def test_an_in_memory_database_is_locked_within_the_process():
+    from knowledge.db import make_engine
+
+    engine = make_engine("sqlite://")
+    with held_if_free(engine, LOCK) as first, held_if_free(engine, LOCK) as second:
+        assert (first, second) == (True, False)
+    with held_if_free(engine, LOCK) as again:
+        assert again is True
