@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -22,6 +23,7 @@ from bot.views import admin, admin_data, console, openreferral, oversight, publi
 from knowledge.db import PROJECT_ROOT
 from knowledge.kb import KnowledgeBase
 from knowledge.outage_helpline import OutageHelpline
+from knowledge.scheduled_sync import run_scheduled_sync
 from knowledge.schema import migrate
 
 logger = logging.getLogger(__name__)
@@ -45,25 +47,43 @@ async def _close_limiter(app: web.Application) -> None:
     await app["widget_limiter"].close()
 
 
-async def _scheduled_purge(app: web.Application):
-    """A background task: purge conversations past the retention period now, then every interval.
+def _periodic_jobs(settings: Settings) -> list[tuple[str, float, Callable[[web.Application], object]]]:
+    """The web app's background jobs: (name, minutes between runs, the work, which runs in a worker thread)."""
+    jobs = []
+    if settings.purge_interval_minutes > 0:
+        jobs.append(("retention purge", settings.purge_interval_minutes, lambda app: app["retention"].purge()))
+    if settings.sync_url and settings.sync_interval_minutes > 0:
+        jobs.append(
+            (
+                "Open Referral sync",
+                settings.sync_interval_minutes,
+                lambda app: run_scheduled_sync(app["kb"].engine, app["kb"].sessions, settings.sync_url),
+            )
+        )
+    return jobs
 
-    The purge runs in a worker thread, in short batches, so chat turns carry on meanwhile."""
 
-    async def loop() -> None:
-        interval = app["settings"].purge_interval_minutes * 60
+async def _background_jobs(app: web.Application):
+    """Run each periodic job now, then every interval, until the app stops.
+
+    Jobs run in worker threads (the purge in short batches), so chat turns carry on meanwhile;
+    a job that fails (a database outage) is logged and tried again at its next interval."""
+
+    async def every(name: str, minutes: float, work) -> None:
         while True:
             try:
-                await asyncio.get_running_loop().run_in_executor(None, app["retention"].purge)
-            except Exception:  # a database outage must not end the schedule
-                logger.exception("scheduled purge failed; trying again at the next interval")
-            await asyncio.sleep(interval)
+                await asyncio.get_running_loop().run_in_executor(None, work, app)
+            except Exception:
+                logger.exception("scheduled %s failed; trying again at the next interval", name)
+            await asyncio.sleep(minutes * 60)
 
-    task = asyncio.create_task(loop())
+    tasks = [asyncio.create_task(every(*job)) for job in _periodic_jobs(app["settings"])]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> web.Application:
@@ -96,8 +116,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         module.setup(app)
     app["retention"] = Retention(app[console.STORE], kb.engine, settings.retention_days, settings.callback_retention_days)
     app.on_cleanup.append(_close_limiter)
-    if settings.purge_interval_minutes > 0:
-        app.cleanup_ctx.append(_scheduled_purge)
+    if _periodic_jobs(settings):
+        app.cleanup_ctx.append(_background_jobs)
     app.router.add_static("/static/app/", STATIC, append_version=False)
     if GOVUK_FRONTEND.exists():
         app.router.add_static("/static/govuk/", GOVUK_FRONTEND)

@@ -76,6 +76,11 @@ class Settings:
     oruk_burst: int = 60
     """Requests an address may make to the Open Referral API at once before its rate limit applies."""
     oruk_per_minute: int = 300
+    sync_url: str | None = None
+    """LOCAL_OFFER_SYNC_URL: an Open Referral UK API whose services the web app syncs on a schedule (none: no sync)."""
+    sync_interval_minutes: float = 0.0
+    """LOCAL_OFFER_SYNC_INTERVAL_MINUTES: minutes between those syncs (default 60 when started from the environment
+    with a sync URL); 0 means no scheduled sync (`python -m knowledge sync URL` from cron instead)."""
     # --- Retention and scale-out (bot/retention.py, bot/routing.py, bot/security.py) ---
     retention_days: int = 90
     """Days a conversation is kept after its last message (LOCAL_OFFER_RETENTION_DAYS); said in the privacy notice."""
@@ -126,8 +131,20 @@ class Settings:
             widget_frame_ancestors=os.environ.get("LOCAL_OFFER_WIDGET_FRAME_ANCESTORS", "*"),
             handoff_wait_seconds=int(os.environ.get("LOCAL_OFFER_HANDOFF_WAIT_SECONDS", "300")),
             oruk_publish_sample=_flag("LOCAL_OFFER_ORUK_PUBLISH_SAMPLE", True),
+            **_sync_settings_from_env(),
             **_scale_settings_from_env(),
         )
+
+
+def _sync_settings_from_env() -> dict:
+    """The scheduled Open Referral UK sync (see the README's "Sync from a live directory")."""
+    url = os.environ.get("LOCAL_OFFER_SYNC_URL", "").strip() or None
+    raw = os.environ.get("LOCAL_OFFER_SYNC_INTERVAL_MINUTES", "").strip()
+    try:
+        minutes = max(0.0, float(raw)) if raw else 60.0
+    except ValueError:
+        raise ValueError(f"LOCAL_OFFER_SYNC_INTERVAL_MINUTES must be a number of minutes, not {raw!r}") from None
+    return {"sync_url": url, "sync_interval_minutes": minutes if url else 0.0}
 
 
 def _scale_settings_from_env() -> dict:

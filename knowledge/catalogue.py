@@ -134,8 +134,12 @@ def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+_VERSION = select(m.DataVersion.version).where(m.DataVersion.id == 1)
+
+
 def current_version(session: Session) -> int:
-    return session.execute(select(m.DataVersion.version).where(m.DataVersion.id == 1)).scalar_one_or_none() or 0
+    """The catalogue's data version (a session or a plain connection; checked before every cached answer)."""
+    return session.execute(_VERSION).scalar_one_or_none() or 0
 
 
 def bump_version(session: Session) -> None:

@@ -97,7 +97,7 @@ def cmd_sync(args) -> int:
     engine = make_engine(args.database)
     migrate(engine)
     try:
-        report = sync(make_session_factory(engine), args.base_url, per_page=args.per_page, dry_run=args.dry_run)
+        report = sync(make_session_factory(engine), args.base_url, per_page=args.per_page, dry_run=args.dry_run, full=args.full)
     except SyncFailed as failed:
         print(f"Sync failed, nothing was changed: {failed}", file=sys.stderr)
         return 1
@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("base_url", help="the API's base URL (the one whose /services lists the services)")
     sync.add_argument("--per-page", type=int, default=100)
     sync.add_argument("--dry-run", action="store_true", help="fetch and check the feed, report what would change, write nothing")
+    sync.add_argument("--full", action="store_true", help="read every service again, even those unchanged since")
     sync.set_defaults(func=cmd_sync)
     sub.add_parser("quality", help="data-quality summary of the knowledge base").set_defaults(func=cmd_quality)
     find = sub.add_parser("find", help="what the eligibility engine finds for a family")

@@ -257,6 +257,17 @@ class TaxonomyMapping(Base):
     __table_args__ = (UniqueConstraint("taxonomy", "term_id", name="uq_taxonomy_mapping_term"),)
 
 
+class SyncedService(Base):
+    """What the last sync applied to a service: a digest of the feed's item (with what it was read against)
+    and the service's version just after. The next sync passes over an item whose digest and version
+    both still match: the feed has not changed it and nobody has edited it here since."""
+
+    __tablename__ = "synced_service"
+    service_id = Column(String(120), ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    digest = Column(String(64), nullable=False)
+    service_version = Column(Integer, nullable=False)
+
+
 class Signpost(Base):
     """A source of help used when nothing local fits (SENDIAS, forum, charity, NHS, helpline)."""
 

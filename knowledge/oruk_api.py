@@ -7,14 +7,16 @@ unless the caller publishes sample data.
 
 from __future__ import annotations
 
+import json
 import math
 import weakref
 from collections import OrderedDict
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from knowledge import models as m
 from knowledge.catalogue import current_version
@@ -28,7 +30,7 @@ from knowledge.oruk import (
     taxonomy_term,
     taxonomy_to_oruk,
 )
-from knowledge.records import FLAG_CODES, FLAG_TAXONOMY, REFERRER_TAXONOMY
+from knowledge.records import FLAG_CODES, FLAG_TAXONOMY, ORGANIZATION_FIELDS, REFERRER_TAXONOMY
 from knowledge.store import (
     area_names,
     need_names,
@@ -66,15 +68,15 @@ def published(include_sample: bool):
     return conditions
 
 
-def _term_condition(session: Session, term_id: str):
+def _term_condition(session: Session | Connection, term_id: str):
     taxonomy, _, code = term_id.rpartition(":")
     if taxonomy == "local-offer-needs":
-        return exists().where(
-            m.Attribute.service_id == m.Service.id,
-            m.Attribute.taxonomy_term_id == m.TaxonomyTerm.id,
-            m.TaxonomyTerm.code == code,
-            m.TaxonomyTerm.taxonomy == m.NEEDS_TAXONOMY,
+        tagged = (
+            select(m.Attribute.service_id)
+            .join(m.TaxonomyTerm, m.TaxonomyTerm.id == m.Attribute.taxonomy_term_id)
+            .where(m.TaxonomyTerm.code == code, m.TaxonomyTerm.taxonomy == m.NEEDS_TAXONOMY)
         )
+        return m.Service.id.in_(tagged)  # not a correlated EXISTS: SQLite would scan the term's tags once per service
     if taxonomy in COLUMN_TAXONOMIES:
         return getattr(m.Service, COLUMN_TAXONOMIES[taxonomy]) == code
     if taxonomy == FLAG_TAXONOMY:
@@ -102,7 +104,7 @@ def _taxonomy_condition(taxonomy: str):
     return False
 
 
-def service_conditions(session: Session, f: ServiceFilter, include_sample: bool) -> list:
+def service_conditions(session: Session | Connection, f: ServiceFilter, include_sample: bool) -> list:
     conditions = published(include_sample)
     if f.search:
         words = f"%{f.search.strip().lower()}%"
@@ -126,53 +128,114 @@ def _count(session: Session, model, conditions) -> int:
     return session.execute(select(func.count()).select_from(model).where(*conditions)).scalar_one()
 
 
-def service_summary(service: m.Service) -> dict:
-    """A service's one-to-one fields and its organisation (the profile's service_list item)."""
+SUMMARY_COLUMNS = (
+    m.Service.id,
+    m.Service.organization_id,
+    m.Service.name,
+    m.Service.description,
+    m.Service.url,
+    m.Service.email,
+    m.Service.status,
+    m.Service.fees_description,
+    m.Service.minimum_age,
+    m.Service.maximum_age,
+    m.Service.assured_date,
+    m.Service.updated_at,
+    *(getattr(m.Organization, name).label(f"org_{name}") for name in ORGANIZATION_FIELDS),
+)
+
+SUMMARIES = (
+    select(*SUMMARY_COLUMNS)
+    .join(m.Organization, m.Organization.id == m.Service.organization_id)
+    .where(m.Service.id.in_(bindparam("ids", expanding=True)))
+)
+"""Built once: building a statement costs as much as running it on a warm database."""
+
+
+def service_summary(row) -> dict:
+    """A service's one-to-one fields and its organisation (the profile's service_list item), from SUMMARY_COLUMNS."""
+    organization = {name: getattr(row, f"org_{name}") for name in ORGANIZATION_FIELDS}
     record = {
-        "id": service.id,
-        "organization_id": service.organization_id,
-        "name": service.name,
-        "description": service.description or "",
-        "url": service.url,
-        "email": service.email,
-        "status": service.status,
-        "fees": service.fees_description,
-        "minimum_age": None if service.minimum_age is None else float(service.minimum_age),
-        "maximum_age": None if service.maximum_age is None else float(service.maximum_age),
-        "assured_date": iso(service.assured_date),
-        "last_modified": service.updated_at.isoformat(timespec="milliseconds") + "Z",
-        "organization": organization_to_oruk(organization_to_record(service.organization)),
+        "id": row.id,
+        "organization_id": row.organization_id,
+        "name": row.name,
+        "description": row.description or "",
+        "url": row.url,
+        "email": row.email,
+        "status": row.status,
+        "fees": row.fees_description,
+        "minimum_age": None if row.minimum_age is None else float(row.minimum_age),
+        "maximum_age": None if row.maximum_age is None else float(row.maximum_age),
+        "assured_date": iso(row.assured_date),
+        "last_modified": row.updated_at.isoformat(timespec="milliseconds") + "Z",
+        "organization": organization_to_oruk(organization),
     }
     return {k: v for k, v in record.items() if v is not None}
 
 
-_TOTALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""Per database engine, counts of filtered services by (data version, filter): the catalogue changes far less
-often than it is read, and every change moves the data version."""
+class _Published:
+    """What the service list serves, for one database engine at one data version: the ids each filter
+    selects (in order) and each service's summary, already encoded as JSON.
+
+    The catalogue changes far less often than it is read, and every change moves the data version, so a
+    page is a slice of a cached list, its total the list's length (no count, no OFFSET scan), and its
+    items are joined from ready-made JSON."""
+
+    MAX_LISTINGS = 32
+    MAX_LISTED_IDS = 500_000
+    MAX_SUMMARIES = 20_000
+    """Bounds: filters' lists kept, ids held in them all (about 70 bytes each), encoded summaries (under 1 kB each)."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.listings: OrderedDict = OrderedDict()
+        self.summaries: dict[str, bytes] = {}
+
+    def at(self, version: int) -> _Published:
+        if version != self.version:
+            self.version, self.listings, self.summaries = version, OrderedDict(), {}
+        return self
+
+    def ids(self, db: Session | Connection, f: ServiceFilter, include_sample: bool) -> tuple[str, ...]:
+        key = (astuple(f), include_sample)
+        if key in self.listings:
+            self.listings.move_to_end(key)
+            return self.listings[key]
+        conditions = service_conditions(db, f, include_sample)
+        ids = tuple(db.execute(select(m.Service.id).where(*conditions).order_by(m.Service.id)).scalars())
+        self.listings[key] = ids
+        while len(self.listings) > 1 and (
+            len(self.listings) > self.MAX_LISTINGS or sum(map(len, self.listings.values())) > self.MAX_LISTED_IDS
+        ):
+            self.listings.popitem(last=False)
+        return ids
+
+    def encoded(self, db: Session | Connection, ids: tuple[str, ...]) -> list[bytes]:
+        if len(self.summaries) + len(ids) > self.MAX_SUMMARIES:
+            self.summaries = {}
+        missing = [sid for sid in ids if sid not in self.summaries]
+        if missing:
+            for row in db.execute(SUMMARIES, {"ids": missing}):
+                self.summaries[row.id] = json.dumps(service_summary(row), separators=(",", ":")).encode()
+        return [self.summaries[sid] for sid in ids if sid in self.summaries]
 
 
-def _cached_total(session: Session, f: ServiceFilter, include_sample: bool, conditions) -> int:
-    totals = _TOTALS.setdefault(session.get_bind(), OrderedDict())
-    key = (current_version(session), astuple(f), include_sample)
-    if key not in totals:
-        totals[key] = _count(session, m.Service, conditions)
-        while len(totals) > 1000:
-            totals.popitem(last=False)
-    return totals[key]
+_PUBLISHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def list_services(session: Session, f: ServiceFilter, page: int, per_page: int, include_sample: bool) -> tuple[list[dict], int]:
-    conditions = service_conditions(session, f, include_sample)
-    total = _cached_total(session, f, include_sample, conditions)
-    rows = session.execute(
-        select(m.Service)
-        .options(joinedload(m.Service.organization))
-        .where(*conditions)
-        .order_by(m.Service.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).scalars()
-    return [service_summary(s) for s in rows], total
+def _published(connection: Connection) -> _Published:
+    return _PUBLISHED.setdefault(connection.engine, _Published()).at(current_version(connection))
+
+
+def encoded_services(
+    connection: Connection, f: ServiceFilter, page: int, per_page: int, include_sample: bool
+) -> tuple[list[bytes], int]:
+    """One page of published services (the profile's service_list items, each encoded as JSON, ready to be
+    joined into a response) and how many there are in all. Read on a plain connection: a warm page costs
+    one query (the data version)."""
+    published = _published(connection)
+    ids = published.ids(connection, f, include_sample)
+    return published.encoded(connection, ids[(page - 1) * per_page : page * per_page]), len(ids)
 
 
 def full_services(session: Session, ids: list[str]) -> dict[str, dict]:

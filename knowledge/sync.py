@@ -11,6 +11,8 @@ route, who can refer, plain-language texts, review dates, need tags, and the
 service areas when the feed names none we know) are kept when the feed does
 not carry them. The change report (added; changed, field by field; retired)
 goes into the audit trail; a sync that changes nothing writes nothing.
+Items unchanged since the last sync (and services not edited here since) are
+passed over without being read again: see knowledge/sync_digests.py.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
+from knowledge import sync_digests
 from knowledge.audit import record_change
 from knowledge.formats import read_structured
 from knowledge.importer import ImportRejected, import_dataset
@@ -33,7 +36,7 @@ from knowledge.store import service_query, service_to_record
 RETIRED_STATUS = "inactive"
 PER_PAGE = 100
 MAX_PAGES = 10_000
-CONCURRENT_DETAILS = 8
+CONCURRENT_REQUESTS = 8
 NESTED_KEYS = ("service_at_locations", "contacts", "attributes")
 """A list item with none of these is partial: its detail page is fetched."""
 ANNOTATIONS = (
@@ -99,27 +102,51 @@ async def _get_json(http: aiohttp.ClientSession, url: str, what: str):
         raise SyncFailed(f"{what}: not JSON ({error}) at {url}") from error
 
 
+async def _together(coroutines) -> list:
+    """Run the coroutines concurrently; at the first failure, cancel the others and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _page_contents(body, number: int) -> list:
+    if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
+        raise SyncFailed(f"page {number} of /services is not an Open Referral page (no 'contents' list)")
+    return body["contents"]
+
+
 async def fetch_services(base_url: str, per_page: int = PER_PAGE, timeout: float = 30.0) -> tuple[list[dict], int, int]:
-    """Every service the API lists, complete: (services, pages read, detail pages fetched)."""
+    """Every service the API lists, complete: (services, pages read, detail pages fetched).
+
+    The first page says how many there are; the others, then the detail pages of partial
+    list items, are fetched CONCURRENT_REQUESTS at a time."""
     base = base_url.rstrip("/")
-    services: list[dict] = []
+    gate = asyncio.Semaphore(CONCURRENT_REQUESTS)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
-        number, total_pages = 1, 1
-        while number <= total_pages:
-            body = await _get_json(http, f"{base}/services?page={number}&per_page={per_page}", f"page {number} of /services")
-            if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
-                raise SyncFailed(f"page {number} of /services is not an Open Referral page (no 'contents' list)")
-            total_pages = body.get("total_pages") if isinstance(body.get("total_pages"), int) else number
-            if total_pages > MAX_PAGES:
-                raise SyncFailed(f"/services says it has {total_pages} pages: more than the {MAX_PAGES} we read")
-            services += body["contents"]
-            if not body["contents"]:
-                break
-            number += 1
+
+        async def listing(number: int) -> list:
+            async with gate:
+                url = f"{base}/services?page={number}&per_page={per_page}"
+                return _page_contents(await _get_json(http, url, f"page {number} of /services"), number)
+
+        first = await _get_json(http, f"{base}/services?page=1&per_page={per_page}", "page 1 of /services")
+        pages = [_page_contents(first, 1)]
+        total_pages = first.get("total_pages") if isinstance(first.get("total_pages"), int) else 1
+        if total_pages > MAX_PAGES:
+            raise SyncFailed(f"/services says it has {total_pages} pages: more than the {MAX_PAGES} we read")
+        if pages[0]:
+            pages += await _together(listing(n) for n in range(2, total_pages + 1))
+        if [] in pages[1:]:  # the list ended sooner than it said: what follows an empty page is not read
+            pages = pages[: pages.index([], 1)]
+        services = [item for contents in pages for item in contents]
         partial = [
             i for i, s in enumerate(services) if isinstance(s, dict) and s.get("id") and not any(k in s for k in NESTED_KEYS)
         ]
-        gate = asyncio.Semaphore(CONCURRENT_DETAILS)
 
         async def detail(index: int) -> None:
             async with gate:
@@ -129,8 +156,8 @@ async def fetch_services(base_url: str, per_page: int = PER_PAGE, timeout: float
                     raise SyncFailed(f"service {sid}: /services/{sid} did not return that service")
                 services[index] = full
 
-        await asyncio.gather(*(detail(i) for i in partial))
-    return services, number - 1 if number > 1 else 1, len(partial)
+        await _together(detail(i) for i in partial)
+    return services, len(pages), len(partial)
 
 
 # --- applying --------------------------------------------------------------------------------------
@@ -156,9 +183,14 @@ def _differences(before: dict, after: dict) -> dict[str, list]:
     return {name: [before.get(name), after.get(name)] for name in after if name != "id" and before.get(name) != after.get(name)}
 
 
-def apply_feed(session: Session, base_url: str, items: list, actor: str = "sync") -> SyncReport:
-    """Apply a complete feed in the caller's transaction (SyncFailed, and nothing written, if it is invalid)."""
+def apply_feed(session: Session, base_url: str, items: list, actor: str = "sync", *, full: bool = False) -> SyncReport:
+    """Apply a complete feed in the caller's transaction (SyncFailed, and nothing written, if it is invalid).
+
+    Items unchanged since the last sync are passed over (see knowledge/sync_digests.py), unless `full`."""
     report = SyncReport(source=base_url)
+    digests = sync_digests.item_digests(session, base_url, items)
+    passed_over = set() if full else sync_digests.unchanged_ids(session, digests)
+    items = [raw for raw in items if sync_digests.item_id(raw) not in passed_over]
     try:
         dataset = read_structured(items)
     except ValueError as error:
@@ -181,23 +213,23 @@ def apply_feed(session: Session, base_url: str, items: list, actor: str = "sync"
         raise SyncFailed(f"the feed has {len(errors)} error(s), so nothing was changed: {shown}") from rejected
     report.warnings = len(result.warnings)
     report.added = list(result.created)
-    report.unchanged = len(result.unchanged)
+    report.unchanged = len(result.unchanged) + len(passed_over)
     records = {record["id"]: record for _row, record in dataset.services}
     for sid in result.updated:
         report.changed[sid] = _differences(before[sid], records[sid])
-    feed_ids = set(ids)
     for sid in ids:
         service = stored.get(sid) or session.get(m.Service, sid)
         if service.source_url != base_url:
             service.source_url = base_url
-    gone = session.execute(
-        select(m.Service).where(m.Service.source_url == base_url, m.Service.status != RETIRED_STATUS)
+    feed_ids = set(ids) | passed_over
+    listed = session.execute(
+        select(m.Service.id).where(m.Service.source_url == base_url, m.Service.status != RETIRED_STATUS)
     ).scalars()
-    for service in gone:
-        if service.id not in feed_ids:
-            service.status = RETIRED_STATUS
-            report.retired.append(service.id)
+    for sid in sorted(set(listed) - feed_ids):
+        session.get(m.Service, sid).status = RETIRED_STATUS
+        report.retired.append(sid)
     session.flush()
+    sync_digests.remember(session, {sid: digests[sid] for sid in ids if sid in digests})
     if report.has_changes:
         summary = (
             f"Synced from {base_url}: {len(report.added)} added, {len(report.changed)} changed, {len(report.retired)} retired"
@@ -206,12 +238,16 @@ def apply_feed(session: Session, base_url: str, items: list, actor: str = "sync"
     return report
 
 
-def sync(sessions, base_url: str, *, per_page: int = PER_PAGE, actor: str = "sync", dry_run: bool = False) -> SyncReport:
-    """Fetch the whole feed, then apply it in one transaction (rolled back for a dry run)."""
+def sync(
+    sessions, base_url: str, *, per_page: int = PER_PAGE, actor: str = "sync", dry_run: bool = False, full: bool = False
+) -> SyncReport:
+    """Fetch the whole feed, then apply it in one transaction (rolled back for a dry run).
+
+    `full`: read and compare every item, even those unchanged since the last sync."""
     items, pages, details = asyncio.run(fetch_services(base_url, per_page))
     with sessions() as session:
         with session.begin():
-            report = apply_feed(session, base_url, items, actor)
+            report = apply_feed(session, base_url, items, actor, full=full)
             if dry_run:
                 session.rollback()
     report.pages, report.details_fetched = pages, details

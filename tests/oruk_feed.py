@@ -2,7 +2,8 @@
 
 The feed looks like a real council directory: UUID-style ids, ages such as 0 to 99,
 its own taxonomy, services areas in words, some list items without their nested parts.
-`fail_from_page` makes the server answer 500 from that page on (a feed failing half-way).
+`fail_from_page` makes the server answer 500 from that page on (a feed failing half-way); a test may
+change `app["fail_from_page"]` while the server runs.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def feed_app(services: list[dict], *, fail_from_page: int | None = None, partial
     async def listing(request: web.Request) -> web.Response:
         number = int(request.query.get("page", 1))
         size = int(request.query.get("per_page", 50))
-        if fail_from_page is not None and number >= fail_from_page:
+        failing = request.app["fail_from_page"]
+        if failing is not None and number >= failing:
             return web.Response(status=500, text="database unavailable")
         chosen = services[(number - 1) * size : number * size]
         items = [
@@ -82,6 +84,7 @@ def feed_app(services: list[dict], *, fail_from_page: int | None = None, partial
         return web.json_response(found) if found else web.json_response({"error": "not found"}, status=404)
 
     app = web.Application()
+    app["fail_from_page"] = fail_from_page
     app.router.add_get("/services", listing)
     app.router.add_get("/services/{id}", detail)
     return app

@@ -151,3 +151,19 @@ async def test_no_key_and_throttled(web):
     web.app["oruk_limiter"].rate = 0.0001
     statuses = [(await web.get("/openreferral/taxonomies")).status for _ in range(5)]
     assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429
+
+
+async def test_the_service_list_follows_every_change(web, web_kb):
+    """The list's pages are served from a cache kept per data version: an edit shows on the very next request."""
+    body = await _get(web, "/openreferral/services?per_page=3&page=2")
+    sid = body["contents"][1]["id"]
+    with web_kb.sessions.begin() as session:
+        service = session.get(m.Service, sid)
+        service.name, service.minimum_age = "Renamed for the cache test", 3
+    after = await _get(web, "/openreferral/services?per_page=3&page=2")
+    assert after["contents"][1]["id"] == sid and after["contents"][1]["name"] == "Renamed for the cache test"
+    assert after["contents"][1]["minimum_age"] == 3 and page_errors("service_list", after) == []
+    with web_kb.sessions.begin() as session:
+        session.delete(session.get(m.Service, body["contents"][0]["id"]))
+    shifted = await _get(web, "/openreferral/services?per_page=3&page=2")
+    assert shifted["total_items"] == body["total_items"] - 1 and shifted["contents"][0]["id"] == sid

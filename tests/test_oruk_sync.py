@@ -111,3 +111,24 @@ def test_the_command_line_reports_the_sync_and_its_failures(tmp_path, serve, cap
     assert "12 added, 0 changed, 0 retired" in capsys.readouterr().out
     assert main(["--database", database, "sync", "http://127.0.0.1:9"]) == 1
     assert "Sync failed, nothing was changed: page 1 of /services: can't reach" in capsys.readouterr().err
+
+
+def test_unchanged_items_are_passed_over_until_the_feed_the_service_or_the_mapping_changes(fresh_kb, serve):
+    services = generated_services(12)
+    url = serve(services)
+    sync(fresh_kb.sessions, url, per_page=5)
+    first, mapped = services[0]["id"], [s["id"] for s in services if s["attributes"][0]["taxonomy_term"]["id"] == "esd-1"]
+    with fresh_kb.sessions.begin() as session:
+        session.get(m.Service, first).name = "Renamed here"  # a local edit of a field the feed owns
+        mapping = session.execute(select(m.TaxonomyMapping).where(m.TaxonomyMapping.term_id == "esd-1")).scalar_one()
+        mapping.need_code = "autism"  # what the feed's term means here, decided after the first sync
+    report = sync(fresh_kb.sessions, url, per_page=5)
+    assert report.changed[first]["name"] == ["Renamed here", "Community service 0"]  # the feed's value wins again
+    assert set(report.changed) == {first, *mapped} and all(report.changed[sid]["needs"][1] == ["autism"] for sid in mapped)
+    before = _snapshot(fresh_kb)
+    again = sync(fresh_kb.sessions, url, per_page=5)
+    assert not again.has_changes and again.unchanged == 12 and again.warnings == 0  # nothing read again
+    assert _snapshot(fresh_kb) == before
+    full = sync(fresh_kb.sessions, url, per_page=5, full=True)
+    assert not full.has_changes and full.unchanged == 12 and full.warnings > 0  # every item read and checked again
+    assert _snapshot(fresh_kb) == before

@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.proxy import request_client
 from bot.security import RateLimiter
 from knowledge import oruk_api as api
-from knowledge.oruk import ORUK_PROFILE, ORUK_VERSION, page
+from knowledge.oruk import ORUK_PROFILE, ORUK_VERSION, page, page_json
 
 STUB = "/openreferral"
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "static" / "openreferral" / "openapi.json"
@@ -27,8 +27,11 @@ routes = web.RouteTableDef()
 logger = logging.getLogger(__name__)
 
 
+PUBLIC = {**CORS, "Cache-Control": "public, max-age=60"}
+
+
 def _json(data, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, headers={**CORS, "Cache-Control": "public, max-age=60"})
+    return web.json_response(data, status=status, headers=PUBLIC)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -147,8 +150,9 @@ async def openapi(request: web.Request) -> web.Response:
 async def services(request: web.Request) -> web.Response:
     number, size = _paging(request.query)
     filters = _filter(request.query)
-    items, total = _read(request, lambda s: api.list_services(s, filters, number, size, _sample(request)))
-    return _json(page(items, total, number, size))
+    with request.app["kb"].engine.connect() as connection:
+        items, total = api.encoded_services(connection, filters, number, size, _sample(request))
+    return web.Response(body=page_json(items, total, number, size), content_type="application/json", headers=PUBLIC)
 
 
 @routes.get(STUB + "/services/{id}")
