@@ -148,13 +148,19 @@ async def test_staff_claim_chat_and_hand_back(open_all_day):
     assert "handoff" not in reply  # the assistant's turn again
 
 
-async def test_only_the_member_of_staff_who_claimed_a_chat_may_write_in_it(open_all_day):
-    web = open_all_day
+async def claimed_chat(web, staff: str = "sam") -> tuple[Parent, int]:
+    """A parent who asked for a person, and their chat claimed by `staff` (signed in)."""
     parent = Parent(web)
     await parent.post("/api/handoff/request")
     chat_id = live_chat_id(web.kb, parent.sender)
-    await web.sign_in("staff", "sam")
+    await web.sign_in("staff", staff)
     await web.submit(f"/console/live/{chat_id}/claim", {}, form_page="/console/queue")
+    return parent, chat_id
+
+
+async def test_only_the_member_of_staff_who_claimed_a_chat_may_write_in_it(open_all_day):
+    web = open_all_day
+    parent, chat_id = await claimed_chat(web)
     await web.sign_in("staff", "alex")
     for action in ("reply", "hand-back", "close"):
         response = await web.submit(f"/console/live/{chat_id}/{action}", {"text": "hi"}, form_page="/console/queue")
@@ -299,11 +305,7 @@ async def test_administrators_edit_the_opening_hours(web):
 
 async def test_a_parent_who_starts_again_mid_chat_leaves_it_and_the_member_of_staff_is_told(open_all_day):
     web = open_all_day
-    parent = Parent(web)
-    await parent.post("/api/handoff/request")
-    chat_id = live_chat_id(web.kb, parent.sender)
-    await web.sign_in("staff", "sam")
-    await web.submit(f"/console/live/{chat_id}/claim", {}, form_page="/console/queue")
+    parent, chat_id = await claimed_chat(web)
     status, data = await parent.post("/api/handoff/cancel")  # "Stop waiting" once a person has joined: no effect
     assert status == 200 and data["state"] == "live"
     status, data = await parent.post("/api/handoff/cancel", leave=True)  # "Start again"

@@ -6,6 +6,8 @@ and it appears in the staff queue. axe-core checks the new pages and states."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from playwright.sync_api import expect
 
@@ -24,6 +26,13 @@ def set_hours(web_server, hours: dict) -> None:
             line.set_opening_hours(session, hours)
     finally:
         kb.dispose()
+
+
+@contextmanager
+def parent_and_staff(browser):
+    """Two browser contexts: the parent's widget and a member of staff's console."""
+    with parent_and_staff(browser) as (parent, staff):
+        yield parent, staff
 
 
 def new_page(browser):
@@ -51,12 +60,16 @@ def assistant_messages(page) -> int:
     return page.locator(ASSISTANT).count()
 
 
+def claim_first_chat(staff, web_server, staff_name: str) -> None:
+    sign_in(staff, web_server.url, staff_name)
+    staff.goto(web_server.url + "/console/queue")
+    staff.locator("#live-chat-table button", has_text="Claim").first.click()
+
+
 def test_a_person_takes_over_the_chat_and_hands_it_back(web_server, browser):
     set_hours(web_server, {day: ("00:00", "23:59") for day in range(7)})
     staff_name = web_server.create_account("helpline-sam", "staff")
-    parent_context, parent = new_page(browser)
-    staff_context, staff = new_page(browser)
-    try:
+    with parent_and_staff(browser) as (parent, staff):
         start_chat(parent, web_server.url)
         say(parent, "my son is 7, he's autistic, we live in Havant")
         parent.wait_for_selector(".chat-card[data-service-id]")
@@ -65,9 +78,7 @@ def test_a_person_takes_over_the_chat_and_hands_it_back(web_server, browser):
         assert parent.locator("#chat-log").inner_text().count("01632") >= 1  # the helpline's number is still given
         assert run_axe(parent) == []
 
-        sign_in(staff, web_server.url, staff_name)
-        staff.goto(web_server.url + "/console/queue")
-        staff.locator("#live-chat-table button", has_text="Claim").first.click()
+        claim_first_chat(staff, web_server, staff_name)
         summary = staff.locator("#live-summary").inner_text()
         assert "7 years" in summary and "autis" in summary.lower() and "Havant" in summary, summary
         assert "offered" in staff.locator("details").first.inner_text()
@@ -88,23 +99,16 @@ def test_a_person_takes_over_the_chat_and_hands_it_back(web_server, browser):
         say(parent, "what is an EHC plan?")
         parent.wait_for_function("([s, n]) => document.querySelectorAll(s).length > n", arg=[ASSISTANT, before])
         screenshot(parent, "widget-live-chat")
-    finally:
-        parent_context.close()
-        staff_context.close()
 
 
 def test_a_parent_who_starts_again_mid_chat_leaves_it_and_the_member_of_staff_sees_so(web_server, browser):
     set_hours(web_server, {day: ("00:00", "23:59") for day in range(7)})
     staff_name = web_server.create_account("helpline-kim", "staff")
-    parent_context, parent = new_page(browser)
-    staff_context, staff = new_page(browser)
-    try:
+    with parent_and_staff(browser) as (parent, staff):
         start_chat(parent, web_server.url)
         say(parent, "I'd like to talk to a real person please")
         expect(parent.locator("#chat-handoff-status")).to_contain_text("in the queue")
-        sign_in(staff, web_server.url, staff_name)
-        staff.goto(web_server.url + "/console/queue")
-        staff.locator("#live-chat-table button", has_text="Claim").first.click()
+        claim_first_chat(staff, web_server, staff_name)
         expect(parent.locator(".chat-message--notice").last).to_contain_text("has joined the chat")
 
         parent.click("#chat-restart")
@@ -114,17 +118,12 @@ def test_a_parent_who_starts_again_mid_chat_leaves_it_and_the_member_of_staff_se
         expect(parent.locator("#chat-handoff")).to_be_hidden()
         say(parent, "my daughter is 5 and deaf, we live in Fareham")
         parent.wait_for_selector(".chat-card[data-service-id]")  # the assistant answers again
-    finally:
-        parent_context.close()
-        staff_context.close()
 
 
 def test_outside_opening_hours_the_parent_leaves_a_call_back_request(web_server, browser):
     set_hours(web_server, {day: ("", "") for day in range(7)})
     staff_name = web_server.create_account("helpline-alex", "staff")
-    parent_context, parent = new_page(browser)
-    staff_context, staff = new_page(browser)
-    try:
+    with parent_and_staff(browser) as (parent, staff):
         start_chat(parent, web_server.url)
         say(parent, "can someone call me back")
         expect(parent.locator("#chat-callback")).to_be_visible()
@@ -145,6 +144,3 @@ def test_outside_opening_hours_the_parent_leaves_a_call_back_request(web_server,
         expect(card).to_contain_text("After 3pm")
         assert run_axe(staff) == []
         screenshot(staff, "console-call-back-queue")
-    finally:
-        parent_context.close()
-        staff_context.close()
