@@ -31,6 +31,8 @@ INTERRUPTIONS = {
     "ask_senco",
     "ask_local_offer",
     "ask_sendias",
+    "ask_privacy",
+    "ask_benefits",
     "bot_challenge",
     "ask_capabilities",
     "why_this",

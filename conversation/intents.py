@@ -31,7 +31,18 @@ _PLACE_ONLY_NEEDS_HOME = frozenset({"out_of_scope", "greet", "thank", "goodbye"}
 """Intents where a place alone is not the family's details ("best pizza in Fareham?") unless it is home."""
 _HOME = re.compile(r"\b(live|living|lives|moved|moving|we'?re in|we are in|based|from|postcode|home)\b", re.I)
 _QUESTION_INTENTS = frozenset(
-    {"why_not", "why_this", "ask_ehcp", "ask_ehc_assessment", "ask_sen_support", "ask_senco", "ask_local_offer", "ask_sendias"}
+    {
+        "why_not",
+        "why_this",
+        "ask_ehcp",
+        "ask_ehc_assessment",
+        "ask_sen_support",
+        "ask_senco",
+        "ask_local_offer",
+        "ask_sendias",
+        "ask_privacy",
+        "ask_benefits",
+    }
 )
 """Questions: a message with details is `inform` only if it is not put as a question
 ("keeps getting sent out of class" is not a question about the SENCO)."""
