@@ -101,25 +101,25 @@ def test_endpoints_send_the_action_secret_from_the_environment(monkeypatch):
 # --- 3. Sign-in: throttling, sessions, cookies, HTTPS and the proxy ------------------------------
 
 
-def test_throttle_delays_grow_after_the_free_tries_and_a_right_password_clears_them():
+async def test_throttle_delays_grow_after_the_free_tries_and_a_right_password_clears_them():
     throttle = SignInThrottle(free_per_account=3, free_per_address=100)
     for now in (0, 1, 2):
-        assert throttle.wait_seconds("ann", "192.0.2.1", now=now) == 0
-        throttle.failed("ann", "192.0.2.1", now=now)
+        assert await throttle.wait_seconds("ann", "192.0.2.1", now=now) == 0
+        await throttle.failed("ann", "192.0.2.1", now=now)
     delays = []
     now = 2.0
     for _ in range(5):
-        delays.append(throttle.wait_seconds("ann", "192.0.2.1", now=now))
+        delays.append(await throttle.wait_seconds("ann", "192.0.2.1", now=now))
         now += delays[-1]
-        assert throttle.wait_seconds("ann", "192.0.2.1", now=now) == 0
-        throttle.failed("ann", "192.0.2.1", now=now)
+        assert await throttle.wait_seconds("ann", "192.0.2.1", now=now) == 0
+        await throttle.failed("ann", "192.0.2.1", now=now)
     assert delays == [1, 2, 4, 8, 16]
     for _ in range(20):
-        throttle.failed("ann", "192.0.2.1", now=now)
-    assert throttle.wait_seconds("ann", "192.0.2.1", now=now) == MAX_DELAY_SECONDS
-    assert throttle.wait_seconds("bob", "192.0.2.2", now=now) == 0  # another account, another address
-    throttle.succeeded("ann")
-    assert throttle.wait_seconds("ann", "192.0.2.2", now=now) == 0
+        await throttle.failed("ann", "192.0.2.1", now=now)
+    assert await throttle.wait_seconds("ann", "192.0.2.1", now=now) == MAX_DELAY_SECONDS
+    assert await throttle.wait_seconds("bob", "192.0.2.2", now=now) == 0  # another account, another address
+    await throttle.succeeded("ann")
+    assert await throttle.wait_seconds("ann", "192.0.2.2", now=now) == 0
 
 
 async def sign_in_as(web, username: str, password: str = PASSWORD):
