@@ -48,7 +48,7 @@ async def _scheduled_purge(app: web.Application):
         interval = app["settings"].purge_interval_minutes * 60
         while True:
             try:
-                await asyncio.get_running_loop().run_in_executor(None, app["retention"].purge)
+                await asyncio.get_running_loop().run_in_executor(None, app["retention"].scheduled_purge)
             except Exception:  # a database outage must not end the schedule
                 logger.exception("scheduled purge failed; trying again at the next interval")
             await asyncio.sleep(interval)
