@@ -72,7 +72,7 @@ async def sign_in(request: web.Request) -> web.Response:
         errors["username"] = "Enter your username"
     if not password:
         errors["password"] = "Enter your password"
-    wait = await throttle.wait_seconds(account_key, address) if not errors else 0
+    wait = await throttle.attempt(account_key, address) if not errors else 0  # counted as a failure until right
     if wait:
         errors["username"] = wait_message(wait)
         response = render(
@@ -87,10 +87,9 @@ async def sign_in(request: web.Request) -> web.Response:
             None, _check_and_start_session, request.app["kb"], settings, username, password, request.cookies.get(cookie_name)
         )
         if signed is None:
-            await throttle.failed(account_key, address)
             errors["username"] = "The username or password is not right"
         else:
-            await throttle.succeeded(account_key)
+            await throttle.succeeded(account_key, address)
             token, home = signed
     if errors:
         return render(request, "public/sign_in.html", status=400, title="Sign in", errors=errors, username=username, next=target)
