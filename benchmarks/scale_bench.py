@@ -246,6 +246,8 @@ def main() -> int:
         "LOCAL_OFFER_REDIS_PREFIX": f"bench:{tag}:",
         "LOCAL_OFFER_WIDGET_BURST": "1000000",
         "LOCAL_OFFER_WIDGET_PER_MINUTE": "1000000",
+        "LOCAL_OFFER_NEW_CONVERSATIONS_PER_HOUR": "1000000",  # every simulated parent comes from 127.0.0.1, and
+        "LOCAL_OFFER_MESSAGES_PER_CONVERSATION_PER_MINUTE": "1000000",  # the counts outlive each web process
         "LOCAL_OFFER_PURGE_INTERVAL_MINUTES": "0",
         "LOCAL_OFFER_SECRET_KEY": "bench-" + tag,
     }
