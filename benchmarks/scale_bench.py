@@ -201,6 +201,7 @@ def purge_under_load(stack: LocalStack, web_env: dict, schema: str, args) -> dic
     print(f"Writing {args.old:,} old conversations...", flush=True)
     write_old_conversations(PG_URL, schema, args.old)
     webs = stack.start_web(1, web_env)
+    opened(webs, args.rate, 5)  # warm-up: a Rasa server's first turns are slow
     baseline, baseline_pings = chat_and_pings(webs, args.rate, lambda: True, min_seconds=15)
     stack.stop_web()
     webs = stack.start_web(1, {**web_env, "LOCAL_OFFER_PURGE_INTERVAL_MINUTES": "1440"})  # purges at start-up
