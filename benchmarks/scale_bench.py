@@ -10,8 +10,9 @@ talk through the web app's widget API (scripts/parents.py), so the figures inclu
       "one" is a web process routing to Rasa server 0 only, "two" one routing over both;
   (b) failover: parents talking while Rasa server 0 is killed: the longest gap between answers
       (any parent) and the turns lost (not answered, or missing from the tracker store);
-  (c) purge of --old old conversations (written straight into the tracker store): time taken,
-      and chat p95 at --rate turns/s while it runs;
+  (c) purge of --old old conversations (written straight into the tracker store) by the web app's
+      scheduled job, in the web process that serves the chat: time taken, chat p95 at --rate turns/s
+      while it runs, and p95 of a page that process serves without Rasa (its own delay);
   and the peak memory of each Rasa server.
 
     .venv/bin/python benchmarks/scale_bench.py [--parents 20] [--rate 10] [--seconds 30] [--old 100000]
@@ -27,11 +28,11 @@ import asyncio
 import json
 import shutil
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
+import aiohttp
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.conversation_bench import BENCH_DIR, Results, peak_memory_mb  # noqa: E402
 from bot.conversations import ConversationStore, events  # noqa: E402
-from bot.retention import DAY_SECONDS, Retention  # noqa: E402
+from bot.retention import DAY_SECONDS, SCHEDULED_BATCH, SCHEDULED_PAUSE_SECONDS  # noqa: E402
 from knowledge.db import make_engine  # noqa: E402
 from scripts.parents import Load, open_loop, parents  # noqa: E402
 from scripts.stack import LocalStack  # noqa: E402
@@ -162,45 +163,64 @@ def write_old_conversations(url: str, schema: str, count: int) -> None:
     engine.dispose()
 
 
+async def page_pings(web: str, seconds: list[float], stop: asyncio.Event) -> None:
+    """A page the web process serves without Rasa or a database (the widget loader), every 0.1 s: how long the
+    process itself keeps requests waiting (a purge holding its event loop would show here first)."""
+    async with aiohttp.ClientSession() as session:
+        while not stop.is_set():
+            started = time.perf_counter()
+            async with session.get(f"{web}/widget.js") as response:
+                await response.read()
+            seconds.append(time.perf_counter() - started)
+            await asyncio.sleep(0.1)
+
+
+def chat_and_pings(webs: list[str], rate: float, until, min_seconds: float = 0) -> tuple[Load, list[float]]:
+    """Open-loop chat at `rate` turns/s, in 5 s rounds until `until()` is true (and at least `min_seconds`),
+    with page pings alongside."""
+    load, pings = Load(), []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        pinging = asyncio.create_task(page_pings(webs[0], pings, stop))
+        started = time.monotonic()
+        while True:
+            await open_loop(webs, rate, 5, load)
+            elapsed = time.monotonic() - started
+            if (until() and elapsed >= min_seconds) or elapsed > 900:
+                break
+        stop.set()
+        await pinging
+
+    asyncio.run(main())
+    return load, pings
+
+
 def purge_under_load(stack: LocalStack, web_env: dict, schema: str, args) -> dict:
+    """The purge as it runs in production: the web app's scheduled job, in the same web process as the chat."""
     print(f"Writing {args.old:,} old conversations...", flush=True)
     write_old_conversations(PG_URL, schema, args.old)
     webs = stack.start_web(1, web_env)
-    baseline = opened(webs, args.rate, 15)
-    store = ConversationStore(stack.env["RASA_TRACKER_STORE_URL"])
-    kb = make_engine(stack.env["LOCAL_OFFER_DATABASE_URL"])
-    retention = Retention(store, kb, days=90)
-    result = {}
-
-    def purge() -> None:
-        result["purge"] = retention.purge(batch=args.batch, pause=args.pause)
-
-    worker = threading.Thread(target=purge)
-    load = Load()
-
-    async def main() -> None:
-        worker.start()
-        started = time.monotonic()
-        while worker.is_alive():
-            await open_loop(webs, args.rate, 5, load)
-            if time.monotonic() - started > 600:
-                break
-
-    asyncio.run(main())
-    worker.join()
+    opened(webs, args.rate, 5)  # warm-up: a Rasa server's first turns are slow
+    baseline, baseline_pings = chat_and_pings(webs, args.rate, lambda: True, min_seconds=15)
     stack.stop_web()
-    store.dispose()
-    kb.dispose()
-    purged = result["purge"]
+    webs = stack.start_web(1, {**web_env, "LOCAL_OFFER_PURGE_INTERVAL_MINUTES": "1440"})  # purges at start-up
+    log = stack.work / f"web-{stack.web_ports[-1]}.log"
+
+    def purged() -> str | None:
+        return next((line for line in log.read_text().splitlines() if "retention purge:" in line), None)
+
+    load, pings = chat_and_pings(webs, args.rate, purged)
+    stack.stop_web()
+    done = purged() or "(the purge had not finished after 15 minutes)"
     return {
-        "purge: conversations deleted": purged.conversations,
-        "purge: events deleted": purged.events,
-        "purge: seconds": purged.seconds,
-        "purge: batch / pause s": f"{args.batch} / {args.pause}",
+        "purge (web app's scheduled job, batch / pause s)": f"{SCHEDULED_BATCH} / {SCHEDULED_PAUSE_SECONDS}",
+        "purge: result": done.split("retention purge: ")[-1],
         f"chat p95 ms at {args.rate:g} turns/s, before": latency(baseline, 95),
         f"chat p95 ms at {args.rate:g} turns/s, during the purge": latency(load, 95),
-        "chat turns during the purge": len(load.turns),
-        "chat errors during the purge": errors(load),
+        "chat turns / errors during the purge": f"{len(load.turns)} / {errors(load)}",
+        "web page p95 ms, before": Results(latencies=baseline_pings).percentile(95),
+        "web page p95 ms, during the purge": Results(latencies=pings).percentile(95),
     }
 
 
@@ -211,8 +231,6 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--failover-parents", type=int, default=8)
     parser.add_argument("--old", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--pause", type=float, default=0.02)
     parser.add_argument("--only", choices=["compare", "failover", "purge"], action="append")
     args = parser.parse_args()
     parts = args.only or ["compare", "failover", "purge"]
@@ -229,6 +247,8 @@ def main() -> int:
         "LOCAL_OFFER_REDIS_PREFIX": f"bench:{tag}:",
         "LOCAL_OFFER_WIDGET_BURST": "1000000",
         "LOCAL_OFFER_WIDGET_PER_MINUTE": "1000000",
+        "LOCAL_OFFER_NEW_CONVERSATIONS_PER_HOUR": "1000000",  # every simulated parent comes from 127.0.0.1, and
+        "LOCAL_OFFER_MESSAGES_PER_CONVERSATION_PER_MINUTE": "1000000",  # the counts outlive each web process
         "LOCAL_OFFER_PURGE_INTERVAL_MINUTES": "0",
         "LOCAL_OFFER_SECRET_KEY": "bench-" + tag,
     }

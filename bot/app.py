@@ -11,14 +11,12 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bot import shared_state
 from bot.config import Settings
-from bot.limits import ConversationStarts
 from bot.middlewares import browser_session, error_pages, security_headers
 from bot.render import make_environment
 from bot.retention import Retention
 from bot.routing import RasaRouter
-from bot.security import RateLimiter, make_rate_limiter
-from bot.throttle import SignInThrottle
 from bot.views import admin, admin_data, console, openreferral, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
 from knowledge.kb import KnowledgeBase
@@ -43,15 +41,11 @@ async def _close(app: web.Application) -> None:
         app["kb"].dispose()
 
 
-async def _close_limiter(app: web.Application) -> None:
-    await app["widget_limiter"].close()
-
-
 def _periodic_jobs(settings: Settings) -> list[tuple[str, float, Callable[[web.Application], object]]]:
     """The web app's background jobs: (name, minutes between runs, the work, which runs in a worker thread)."""
     jobs = []
     if settings.purge_interval_minutes > 0:
-        jobs.append(("retention purge", settings.purge_interval_minutes, lambda app: app["retention"].purge()))
+        jobs.append(("retention purge", settings.purge_interval_minutes, lambda app: app["retention"].scheduled_purge()))
     if settings.sync_url and settings.sync_interval_minutes > 0:
         jobs.append(
             (
@@ -97,16 +91,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app["kb"] = kb
     app["jinja"] = make_environment()
     app["helpline"] = OutageHelpline(kb.engine)
-    # Rate limits: each keyed by a string and asked `await check(key)` (bot/security.py). The widget's is kept in
-    # Redis when LOCAL_OFFER_REDIS_URL is set, so every web process shares it; the others are per process.
-    app["widget_limiter"] = make_rate_limiter(
-        settings.redis_url, settings.widget_burst, settings.widget_per_minute, settings.redis_prefix
-    )  # per client address
-    app["new_conversation_limiter"] = RateLimiter(settings.new_conversations_per_hour, settings.new_conversations_per_hour / 60)
-    app["conversation_limiter"] = RateLimiter(settings.messages_per_conversation_per_minute,
-                                              settings.messages_per_conversation_per_minute)  # fmt: skip
-    app["conversation_starts"] = ConversationStarts()
-    app["sign_in_throttle"] = SignInThrottle(settings.sign_in_free_failures, settings.sign_in_free_failures_per_address)
+    shared_state.install(app, settings)  # rate limits, new chats, sign-in throttle: in Redis or in memory
     app["rasa_router"] = RasaRouter(settings.rasa_servers, settings.rasa_connect_timeout_seconds, settings.rasa_retry_seconds)
     app["jinja"].globals["retention_days"] = settings.retention_days
     app["jinja"].globals["callback_retention_days"] = min(settings.callback_retention_days, settings.retention_days)
@@ -115,7 +100,6 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     for module in (public, widget, console, admin, admin_data, oversight, openreferral):
         module.setup(app)
     app["retention"] = Retention(app[console.STORE], kb.engine, settings.retention_days, settings.callback_retention_days)
-    app.on_cleanup.append(_close_limiter)
     if _periodic_jobs(settings):
         app.cleanup_ctx.append(_background_jobs)
     app.router.add_static("/static/app/", STATIC, append_version=False)

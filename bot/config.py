@@ -94,9 +94,10 @@ class Settings:
     """Several Rasa servers (RASA_URLS, comma-separated): each conversation goes to one by a stable hash of
     its id, and to the next when that one does not answer. Empty means `rasa_url` alone."""
     redis_url: str | None = None
-    """LOCAL_OFFER_REDIS_URL: keep the rate limits in Redis, shared by every web process; else in memory."""
+    """LOCAL_OFFER_REDIS_URL: keep the rate limits, new-chat counts and sign-in throttle in Redis, shared by every
+    web process; else in each process's memory (bot/shared_state.py)."""
     redis_prefix: str = "local_offer:rate:"
-    """LOCAL_OFFER_REDIS_PREFIX: the start of the rate limit's keys (one per deployment sharing a Redis)."""
+    """LOCAL_OFFER_REDIS_PREFIX: the start of every key the web app keeps in Redis (one per deployment sharing a Redis)."""
     rasa_connect_timeout_seconds: float = 2.0
     """How long to wait for a Rasa server to accept the connection before trying the next one."""
     rasa_retry_seconds: float = 15.0

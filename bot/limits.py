@@ -13,6 +13,8 @@ from collections import OrderedDict
 
 from aiohttp import web
 
+from bot import redis_client
+
 MAX_API_BODY = 64 * 1024
 MAX_JSON_DEPTH = 20
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -68,13 +70,14 @@ async def read_json_body(request: web.Request):
 
 class ConversationStarts:
     """Which conversation ids this process has seen, to count new conversations per client address
-    (bounded: the oldest are forgotten first)."""
+    (bounded: the oldest are forgotten first). `RedisConversationStarts` is the same, shared by every web
+    process; bot/shared_state.py chooses."""
 
     def __init__(self, max_ids: int = 200_000) -> None:
         self.max_ids = max_ids
         self._seen: OrderedDict[str, None] = OrderedDict()
 
-    def is_new(self, conversation: str) -> bool:
+    async def is_new(self, conversation: str) -> bool:
         """True the first time `conversation` is seen (and from then on it is known)."""
         if conversation in self._seen:
             self._seen.move_to_end(conversation)
@@ -84,5 +87,34 @@ class ConversationStarts:
             self._seen.popitem(last=False)
         return True
 
-    def forget(self, conversation: str) -> None:
+    async def forget(self, conversation: str) -> None:
         self._seen.pop(conversation, None)
+
+
+SEEN_SECONDS = 24 * 3600
+
+
+class RedisConversationStarts:
+    """Conversation ids seen by any web process, in Redis: one key each, kept for a day after its last
+    message (one `SET ... GET EX`, atomic: of two processes seeing a new id at once, one is told it is new).
+
+    If Redis fails, a conversation counts as not new (a warning is logged): the limit on new chats is
+    there against floods, and parents must not lose the chat because of our own outage.
+    """
+
+    def __init__(self, client, prefix: str) -> None:
+        self._client = client
+        self.prefix = prefix
+
+    async def is_new(self, conversation: str) -> bool:
+        try:
+            return await self._client.set(self.prefix + conversation, 1, ex=SEEN_SECONDS, get=True) is None
+        except redis_client.ERRORS as error:
+            redis_client.warn_unavailable("new-chat limit", error, "not counted")
+            return False
+
+    async def forget(self, conversation: str) -> None:
+        try:
+            await self._client.delete(self.prefix + conversation)
+        except redis_client.ERRORS as error:
+            redis_client.warn_unavailable("new-chat limit", error, "left to expire")

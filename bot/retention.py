@@ -37,6 +37,10 @@ CALLBACK_DAYS_VARIABLE = "LOCAL_OFFER_CALLBACK_RETENTION_DAYS"
 PURGE_INTERVAL_VARIABLE = "LOCAL_OFFER_PURGE_INTERVAL_MINUTES"
 DEFAULT_PURGE_INTERVAL_MINUTES = 60
 DAY_SECONDS = 86_400
+SCHEDULED_BATCH = 500
+SCHEDULED_PAUSE_SECONDS = 0.05
+"""The web app's scheduled purge: conversations per transaction, and a rest between transactions that leaves
+the tracker store (and this process's interpreter lock) to the chat (benchmarks/scale_bench.py measures it)."""
 
 
 def _days_from_env(variable: str, default: int) -> int:
@@ -185,6 +189,10 @@ class Retention:
         if result.conversations or any(result.linked_rows.values()):
             logger.info("retention purge: %s", result)
         return result
+
+    def scheduled_purge(self) -> PurgeResult:
+        """The purge as the running web app does it, in a worker thread (see SCHEDULED_BATCH)."""
+        return self.purge(batch=SCHEDULED_BATCH, pause=SCHEDULED_PAUSE_SECONDS)
 
     def delete_conversation(self, sender_id: str) -> PurgeResult:
         """Delete one conversation now (a parent's "Delete this conversation")."""

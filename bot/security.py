@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import secrets
 import time
 from collections import OrderedDict
+
+from bot import redis_client
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MIN_PASSWORD_LENGTH = 12
@@ -122,9 +123,6 @@ class RateLimiter:
         """The same as `allow`, with the interface the Redis limiter has (one web process only)."""
         return self.allow(key)
 
-    async def close(self) -> None:
-        return None
-
 
 _TOKEN_BUCKET = """
 local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -148,35 +146,27 @@ return allowed
 class RedisRateLimiter:
     """The same token buckets as `RateLimiter`, kept in Redis so every web process shares them.
 
-    One Lua script reads, refills and takes a token atomically, on Redis's clock. If Redis
-    cannot be reached the message is let through (logged): parents are never locked out of the chat
-    because of our own outage.
+    One Lua script reads, refills and takes a token atomically, on Redis's clock; each bucket expires
+    once it would be full again. If Redis cannot be reached the message is let through (a warning is
+    logged): parents are never locked out of the chat because of our own outage.
     """
 
-    def __init__(self, url: str, burst: int, per_minute: int, prefix: str = "local_offer:rate:") -> None:
-        import redis.asyncio as redis_asyncio
-
+    def __init__(self, client, burst: int, per_minute: float, prefix: str) -> None:
         self.burst = burst
         self.rate = per_minute / 60.0
         self.prefix = prefix
-        self._redis = redis_asyncio.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        self._script = self._redis.register_script(_TOKEN_BUCKET)
+        self._script = client.register_script(_TOKEN_BUCKET)
 
     async def check(self, key: str) -> bool:
-        import redis
-
         try:
             return bool(await self._script(keys=[self.prefix + key], args=[self.burst, self.rate]))
-        except (redis.RedisError, OSError) as error:
-            logging.getLogger(__name__).error("rate limit store unavailable (%s): message let through", type(error).__name__)
+        except redis_client.ERRORS as error:
+            redis_client.warn_unavailable(f"rate limit {self.prefix}", error, "message let through")
             return True
 
-    async def close(self) -> None:
-        await self._redis.close()
 
-
-def make_rate_limiter(redis_url: str | None, burst: int, per_minute: int, prefix: str = "local_offer:rate:"):
-    """In Redis when `redis_url` is set (several web processes), else in this process's memory."""
-    if redis_url:
-        return RedisRateLimiter(redis_url, burst, per_minute, prefix)
+def make_rate_limiter(client, burst: int, per_minute: float, prefix: str):
+    """In Redis when given a client (several web processes, keys under `prefix`), else in this process's memory."""
+    if client is not None:
+        return RedisRateLimiter(client, burst, per_minute, prefix)
     return RateLimiter(burst, per_minute)

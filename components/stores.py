@@ -3,17 +3,21 @@
 - Tracker store: `RASA_TRACKER_STORE_URL` (any SQLAlchemy URL, e.g.
   postgresql://user@host/db); default SQLite file var/rasa_tracker.db.
 - Lock store: `RASA_LOCK_STORE_URL` (redis://host:port/db) for several Rasa processes;
-  default in memory (one process).
+  default in memory (one process). In Redis, a waiting turn is not stranded by a server that died
+  holding the conversation's lock (see `FailoverRedisLockStore`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from sqlalchemy.pool import QueuePool
 
@@ -84,6 +88,40 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+WAIT_SECONDS = 0.2
+"""How often a turn waiting for its conversation's lock looks again (Rasa's default: once a second)."""
+
+
+class FailoverRedisLockStore(RedisLockStore):
+    """Rasa's Redis lock store, with a waiting turn that cannot be stranded by a dead server.
+
+    Rasa's ticket lock serves the oldest unexpired ticket. A turn waits for the tickets before its own
+    to finish or expire, looking once a second. When a Rasa server dies mid-turn, its ticket stays in
+    Redis until it expires (TICKET_LOCK_LIFETIME), and the turn the web app sends again to another
+    server waits behind it. Rasa then only hands over the lock if it looks in the moment between the
+    dead ticket expiring and its own expiring (both have the same lifetime, so that moment is as long as
+    the gap between the two turns being sent, often under a second on a busy machine); once its own
+    ticket has expired too, `now_serving` is 0 and the turn waits forever (measured: 30 s, then the web
+    app gave up and the parent got the kind reply). Here a turn goes ahead as soon as no unexpired
+    ticket is ahead of its own, whether or not its own has expired, and looks five times a second.
+    """
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = WAIT_SECONDS):
+        async with super().lock(conversation_id, lock_lifetime, min(wait_time_in_seconds, WAIT_SECONDS)) as lock:
+            yield lock
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        while True:
+            lock = self.get_lock(conversation_id)
+            if lock is None:  # every ticket expired and another turn's clean-up removed the lock
+                return self.create_lock(conversation_id)
+            if not any(t.number < ticket and not t.has_expired() for t in lock.tickets):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            self.update_lock(conversation_id)
+
+
 class URLLockStore(LockStore):
     """Redis lock store when RASA_LOCK_STORE_URL is set, else Rasa's in-memory one."""
 
@@ -94,7 +132,7 @@ class URLLockStore(LockStore):
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss"):
             raise ValueError(f"{LOCK_URL_VARIABLE} must be a redis:// URL")
-        return RedisLockStore(
+        return FailoverRedisLockStore(
             host=parts.hostname or "localhost",
             port=parts.port or 6379,
             db=int(parts.path.strip("/") or 1),

@@ -122,14 +122,12 @@ def stored_user_messages(stack) -> dict[str, list[tuple[int, float, str]]]:
     return found
 
 
-def assert_nothing_lost_and_in_order(stack, load: Load, told: dict[str, int] | None = None) -> None:
-    """Every message sent is stored once, in order; `told`: per conversation, turns whose parent got the kind
-    reply (not answered, asked to try again), which may be missing from the store but never stored twice."""
+def assert_nothing_lost_and_in_order(stack, load: Load) -> None:
+    """Every message sent is stored exactly once, and each conversation's events are in order."""
     stored = stored_user_messages(stack)
     for sender, sent in load.sent.items():
         rows = stored.get(sender, [])
-        count = sum(1 for r in rows if r[2] == "user")
-        assert sent - (told or {}).get(sender, 0) <= count <= sent, (sender, count, sent)
+        assert sum(1 for r in rows if r[2] == "user") == sent, (sender, rows)
         timestamps = [r[1] for r in rows]
         assert timestamps == sorted(timestamps), f"events out of order in {sender}"
 
@@ -220,8 +218,9 @@ def test_terminated_postgresql_connections_are_replaced_without_a_restart(scaled
     assert_nothing_lost_and_in_order(scaled, load)
 
 
-def test_killing_one_of_two_rasa_servers_loses_no_turn_silently(scaled):
-    """Run last: it leaves one Rasa server."""
+def test_killing_one_of_two_rasa_servers_loses_no_turn(scaled):
+    """Run last: it leaves one Rasa server. Every turn is answered, also one in flight on the killed server
+    (the other server takes it over), and every message is stored exactly once, in order."""
     from benchmarks.conversation_bench import peak_memory_mb
 
     moments = {}
@@ -237,13 +236,9 @@ def test_killing_one_of_two_rasa_servers_loses_no_turn_silently(scaled):
     assert all(0 < mb < 1300 for mb in moments["memory"]), moments["memory"]
     after = load.between(moments["killed"])
     assert len(after) > 20
-    # Every later turn is answered by the other server; a turn in flight on the killed server at that moment
-    # may get the kind reply with the helpline (never silence); it is stored at most once, never twice.
-    later = [t for t in load.turns if t.sent_at > moments["killed"]]
-    assert later and all(t.answered for t in later), [
-        (round(t.sent_at - moments["killed"], 1), t.text[:80]) for t in later if not t.answered
+    assert all(t.answered for t in load.turns), [
+        (round(t.sent_at - moments["killed"], 1), round(t.seconds, 1), t.status, t.text[:80])
+        for t in load.turns
+        if not t.answered
     ]
-    in_flight = [t for t in load.turns if t.sent_at <= moments["killed"] and not t.answered]
-    assert len(in_flight) <= 8 and all(t.text for t in in_flight), in_flight  # at most one per parent
-    told = {t.sender: 1 for t in in_flight}
-    assert_nothing_lost_and_in_order(scaled, load, told)
+    assert_nothing_lost_and_in_order(scaled, load)

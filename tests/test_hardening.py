@@ -101,25 +101,23 @@ def test_endpoints_send_the_action_secret_from_the_environment(monkeypatch):
 # --- 3. Sign-in: throttling, sessions, cookies, HTTPS and the proxy ------------------------------
 
 
-def test_throttle_delays_grow_after_the_free_tries_and_a_right_password_clears_them():
+async def test_throttle_delays_grow_after_the_free_tries_and_a_right_password_clears_them():
     throttle = SignInThrottle(free_per_account=3, free_per_address=100)
     for now in (0, 1, 2):
-        assert throttle.wait_seconds("ann", "192.0.2.1", now=now) == 0
-        throttle.failed("ann", "192.0.2.1", now=now)
+        assert await throttle.attempt("ann", "192.0.2.1", now=now) == 0  # let through, counted until it is right
     delays = []
     now = 2.0
     for _ in range(5):
-        delays.append(throttle.wait_seconds("ann", "192.0.2.1", now=now))
+        delays.append(await throttle.attempt("ann", "192.0.2.1", now=now))  # refused, so not counted
         now += delays[-1]
-        assert throttle.wait_seconds("ann", "192.0.2.1", now=now) == 0
-        throttle.failed("ann", "192.0.2.1", now=now)
+        assert await throttle.attempt("ann", "192.0.2.1", now=now) == 0
     assert delays == [1, 2, 4, 8, 16]
     for _ in range(20):
-        throttle.failed("ann", "192.0.2.1", now=now)
-    assert throttle.wait_seconds("ann", "192.0.2.1", now=now) == MAX_DELAY_SECONDS
-    assert throttle.wait_seconds("bob", "192.0.2.2", now=now) == 0  # another account, another address
-    throttle.succeeded("ann")
-    assert throttle.wait_seconds("ann", "192.0.2.2", now=now) == 0
+        throttle.count("ann", "192.0.2.1", now)
+    assert await throttle.attempt("ann", "192.0.2.1", now=now) == MAX_DELAY_SECONDS
+    assert await throttle.attempt("bob", "192.0.2.2", now=now) == 0  # another account, another address
+    await throttle.succeeded("ann", "192.0.2.1")
+    assert await throttle.attempt("ann", "192.0.2.2", now=now) == 0
 
 
 async def sign_in_as(web, username: str, password: str = PASSWORD):
@@ -141,6 +139,14 @@ async def test_wrong_passwords_make_each_further_try_wait_longer(web):
     refused = await sign_in_as(web, "staff1", PASSWORD)
     assert refused.status == 429 and "Wait 2 seconds" in await refused.text()
     assert (await sign_in_as(web, "staff2")).status == 303  # other accounts are not held up
+
+
+async def test_wrong_passwords_sent_all_at_once_are_throttled_too(web):
+    """Each try is counted as it is let through, before its password is checked: ten at once get three goes."""
+    web.make_account("staff1", "staff")
+    web.app["sign_in_throttle"] = SignInThrottle(free_per_account=3, free_per_address=100)
+    responses = await asyncio.gather(*(sign_in_as(web, "staff1", f"guess {n}") for n in range(10)))
+    assert sorted(r.status for r in responses) == [400] * 3 + [429] * 7
 
 
 async def test_many_accounts_tried_from_one_address_are_throttled_too(web):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -13,7 +14,14 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 
-from components.stores import LOCK_URL_VARIABLE, TRACKER_URL_VARIABLE, URLLockStore, URLTrackerStore, tracker_store_url
+from components.stores import (
+    LOCK_URL_VARIABLE,
+    TRACKER_URL_VARIABLE,
+    FailoverRedisLockStore,
+    URLLockStore,
+    URLTrackerStore,
+    tracker_store_url,
+)
 from knowledge.db import PROJECT_ROOT, make_engine
 from tests.conftest import PG_URL
 
@@ -113,6 +121,34 @@ def test_redis_lock_store_from_url_serialises_a_conversation(monkeypatch):
     assert store.get_lock(sender).now_serving == second
     store.cleanup(sender, second)
     assert store.get_lock(sender) is None
+
+
+async def test_redis_lock_goes_to_a_waiting_turn_when_a_dead_servers_ticket_expires_just_before_its_own(monkeypatch):
+    """A server died holding a conversation's ticket; a turn sent again to another server waits behind it, looks
+    only after both tickets have expired, and must still get the lock (Rasa's own store waits forever)."""
+    monkeypatch.setenv(LOCK_URL_VARIABLE, REDIS_URL)
+    store = URLLockStore()
+    assert isinstance(store, FailoverRedisLockStore)
+    sender = f"parent-{uuid.uuid4().hex[:8]}"
+    stock = RedisLockStore(host="127.0.0.1", port=6379, db=3, key_prefix=store.key_prefix.split(":")[0])
+
+    async def turn(lock_store) -> None:
+        async with lock_store.lock(sender, lock_lifetime=0.5, wait_time_in_seconds=0.8):
+            pass
+
+    try:
+        for lock_store, gets_it in ((stock, False), (store, True)):
+            lock_store.issue_ticket(sender, 0.5)  # the dead server's ticket, never cleaned up
+            started = time.monotonic()
+            try:
+                await asyncio.wait_for(turn(lock_store), timeout=3)
+            except asyncio.TimeoutError:
+                assert not gets_it, "the waiting turn never got the lock"
+            else:
+                assert gets_it and time.monotonic() - started < 1.5
+            store.delete_lock(sender)
+    finally:
+        store.delete_lock(sender)
 
 
 def test_lock_store_rejects_a_non_redis_url():

@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.auth import SignedIn, authenticate, end_session, normalise_username, session_cookie_name, start_session
 from bot.proxy import request_client
 from bot.render import redirect, render
-from bot.throttle import SignInThrottle, wait_message
+from bot.throttle import wait_message
 from conversation.messages import coverage_text
 
 routes = web.RouteTableDef()
@@ -65,14 +65,14 @@ async def sign_in(request: web.Request) -> web.Response:
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     settings = request.app["settings"]
-    throttle: SignInThrottle = request.app["sign_in_throttle"]
+    throttle = request.app["sign_in_throttle"]  # in memory or in Redis (bot/shared_state.py)
     address, account_key = request_client(request), normalise_username(username)
     errors = {}
     if not username.strip():
         errors["username"] = "Enter your username"
     if not password:
         errors["password"] = "Enter your password"
-    wait = throttle.wait_seconds(account_key, address) if not errors else 0
+    wait = await throttle.attempt(account_key, address) if not errors else 0  # counted as a failure until right
     if wait:
         errors["username"] = wait_message(wait)
         response = render(
@@ -87,10 +87,9 @@ async def sign_in(request: web.Request) -> web.Response:
             None, _check_and_start_session, request.app["kb"], settings, username, password, request.cookies.get(cookie_name)
         )
         if signed is None:
-            throttle.failed(account_key, address)
             errors["username"] = "The username or password is not right"
         else:
-            throttle.succeeded(account_key)
+            await throttle.succeeded(account_key, address)
             token, home = signed
     if errors:
         return render(request, "public/sign_in.html", status=400, title="Sign in", errors=errors, username=username, next=target)

@@ -26,7 +26,7 @@ from bot.conversations import stored_replies
 from bot.limits import BodyTooLarge, read_json_body
 from bot.proxy import request_client, request_origin
 from bot.render import render
-from bot.security import RateLimiter, widget_token, widget_token_valid
+from bot.security import widget_token, widget_token_valid
 from knowledge import helpline as line
 from knowledge.feedback import FeedbackError, submit_feedback
 from knowledge.outage_helpline import helpline_text, outage_reply
@@ -182,15 +182,15 @@ def _replace_text(message: dict, summary) -> None:
         message.pop("text", None)
 
 
-def _conversation_limits(request: web.Request, conversation: str) -> web.Response | None:
+async def _conversation_limits(request: web.Request, conversation: str) -> web.Response | None:
     """A client address may start only so many conversations an hour, and one conversation may send only so
     many messages a minute: so nobody can fill the call-back queue with made-up requests."""
-    address = request_client(request)
-    if request.app["conversation_starts"].is_new(conversation) and not request.app["new_conversation_limiter"].allow(address):
-        request.app["conversation_starts"].forget(conversation)
+    address, starts = request_client(request), request.app["conversation_starts"]
+    if await starts.is_new(conversation) and not await request.app["new_conversation_limiter"].check(address):
+        await starts.forget(conversation)
         helpline = helpline_text(request.app["helpline"].contact())
         return _refuse(429, NEW_CHATS.format(helpline=helpline), **{"Retry-After": "600"})
-    if not request.app["conversation_limiter"].allow(conversation):
+    if not await request.app["conversation_limiter"].check(conversation):
         return _refuse(429, TOO_MANY, **{"Retry-After": "10"})
     return None
 
@@ -208,7 +208,7 @@ async def chat_message(request: web.Request) -> web.Response:
         return _refuse(400, "Type a message before sending it.")
     if len(message) > MAX_MESSAGE_LENGTH:
         return _refuse(400, f"Please keep your message to {MAX_MESSAGE_LENGTH} characters or fewer.")
-    refused = _conversation_limits(request, conversation.lower())
+    refused = await _conversation_limits(request, conversation.lower())
     if refused is not None:
         return refused
     sender = rasa_sender(uuid.UUID(conversation).hex)
@@ -284,7 +284,7 @@ async def missing_send(request: web.Request) -> web.Response:
 # POST /api/handoff/callback {conversation_id, phone, email, best_time, consent}: a call-back request
 # While a chat is waiting or live, /api/chat keeps the parent's messages for staff instead of Rasa.
 
-HANDOFF_LIMITER = "handoff_limiter"
+HANDOFF_LIMITER = "handoff_limiter"  # bot/shared_state.py makes it
 HANDOFF_WORDS = {
     "waiting": "A person from the helpline will join this chat soon.",
     "live": "You are chatting with {name} from the helpline.",
@@ -445,6 +445,4 @@ async def delete_conversation(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    settings = app["settings"]
-    app[HANDOFF_LIMITER] = RateLimiter(max(settings.handoff_poll_per_minute // 4, 10), settings.handoff_poll_per_minute)
     app.add_routes(routes)
