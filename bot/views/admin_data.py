@@ -8,14 +8,18 @@ writes in the transaction the handler opens.
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.auth import requires
+from bot.inputs import page_number
+from bot.pagination import filters_from, page_links
 from bot.render import redirect, render
 from knowledge import directory_editing as de
+from knowledge import listing
 from knowledge import models as m
 from knowledge.audit import EditConflict, fingerprint
 from knowledge.formats import FORMATS, FileFormatError
@@ -245,24 +249,40 @@ async def signpost_delete(request: web.Request) -> web.Response:
 
 # --- Need synonyms ------------------------------------------------------------------------------
 
+WORD_FILTERS = ("q", "need", "kind")
 
-def _needs_page(request, status=200, errors_for: str | None = None, errors: dict | None = None, phrase: str = "", kind: str = ""):
+
+def _choice(filters: dict, name: str, allowed, missing: str) -> None:
+    """A filter from the query that must be one of `allowed` (or empty): anything else is a 400."""
+    if filters[name] and filters[name] not in allowed:
+        raise web.HTTPBadRequest(text=missing.format(filters[name]))
+
+
+def _needs_page(request, status=200, errors: dict | None = None, word: dict | None = None):
+    filters = filters_from(request.query, WORD_FILTERS)
+    _choice(filters, "kind", de.SYNONYM_KINDS, "There is no kind of word called {}.")
     with _kb(request).sessions() as session:
         needs = de.needs_with_synonyms(session)
-        return render(
-            request,
-            "admin/needs_list.html",
-            status=status,
-            title="Needs and the words families use",
-            needs=needs,
-            kinds=list(de.SYNONYM_KINDS.items()),
-            kind_names=de.SYNONYM_KINDS,
-            errors_for=errors_for,
-            errors=errors or {},
-            phrase=phrase,
-            kind=kind,
-            done=_done(request),
-        )
+        _choice(filters, "need", {n["code"] for n in needs}, "There is no need with the code {}.")
+        page = listing.search_words(session, **filters, page=page_number(request.query.get("page")))
+        counts = listing.word_counts(session)
+    return render(
+        request,
+        "admin/needs_list.html",
+        status=status,
+        title=("Error: " if errors else "") + "Needs and the words families use",
+        needs=needs,
+        counts=counts,
+        need_options=[(n["code"], n["heading"]) for n in needs],
+        kinds=list(de.SYNONYM_KINDS.items()),
+        kind_names=de.SYNONYM_KINDS,
+        filters=filters,
+        page=page,
+        pagination=page_links("/admin/needs", filters, page.page, page.pages),
+        errors=errors or {},
+        word=word or {"need": filters["need"], "phrase": "", "kind": "synonym"},
+        done=_done(request),
+    )
 
 
 @routes.get("/admin/needs")
@@ -271,32 +291,55 @@ async def needs_list(request: web.Request) -> web.Response:
     return _needs_page(request)
 
 
-@routes.post("/admin/needs/{code}/synonyms")
-@requires("edit")
-async def synonym_add(request: web.Request) -> web.Response:
+async def _add_word(request: web.Request, code: str) -> web.Response:
     form = await request.post()
-    code = request.match_info["code"]
-    phrase, kind = str(form.get("phrase", "")), str(form.get("kind", "synonym"))
+    word = {"need": code, "phrase": str(form.get("phrase", "")), "kind": str(form.get("kind", "synonym"))}
     with _kb(request).sessions() as session:
         try:
             with session.begin():
-                de.add_synonym(session, _actor(request), code, phrase, kind)
+                synonym = de.add_synonym(session, _actor(request), code, word["phrase"], word["kind"])
+                phrase = synonym.phrase
         except de.ValidationFailed as failed:
-            errors = {f"{code}-{name}": message for name, message in failed.errors.items()}
-            return _needs_page(request, 400, code, errors, phrase, kind)
+            return _needs_page(request, 400, failed.errors, word)
         except IntegrityError:  # another editor added the same word a moment ago (the database's unique rule)
-            errors = {f"{code}-phrase": "Someone else has just added that word. Reload the page to see which need has it."}
-            return _needs_page(request, 409, code, errors, phrase, kind)
-    return redirect(f"/admin/needs?done=synonym-added#need-{code}")
+            errors = {"phrase": "Someone else has just added that word. Search for it to see which need has it."}
+            return _needs_page(request, 409, errors, word)
+    return redirect("/admin/needs?" + urlencode({"need": code, "q": phrase, "done": "synonym-added"}))
+
+
+@routes.post("/admin/needs/words")
+@requires("edit")
+async def word_add(request: web.Request) -> web.Response:
+    """The page's own form: the need is one of its fields."""
+    form = await request.post()
+    code = str(form.get("need", ""))
+    with _kb(request).sessions() as session:
+        known = {c for c, _ in de.need_choices(session)}
+    if code not in known:
+        word = {"need": "", "phrase": str(form.get("phrase", "")), "kind": str(form.get("kind", "synonym"))}
+        return _needs_page(request, 400, {"need": "Choose the need this word is for"}, word)
+    return await _add_word(request, code)
+
+
+@routes.post("/admin/needs/{code}/synonyms")
+@requires("edit")
+async def synonym_add(request: web.Request) -> web.Response:
+    return await _add_word(request, request.match_info["code"])
 
 
 @routes.post("/admin/needs/{code}/synonyms/{id}/remove")
 @requires("edit")
 async def synonym_remove(request: web.Request) -> web.Response:
-    code = request.match_info["code"]
+    form = await request.post()
     with _kb(request).sessions.begin() as session:
-        de.remove_synonym(session, _actor(request), code, request.match_info["id"])
-    return redirect(f"/admin/needs?done=synonym-removed#need-{code}")
+        de.remove_synonym(session, _actor(request), request.match_info["code"], request.match_info["id"])
+    return redirect(_back("/admin/needs", form, (*WORD_FILTERS, "page"), "synonym-removed"))
+
+
+def _back(base: str, form, names: tuple[str, ...], done: str) -> str:
+    """The list the editor was on (its filters and page, sent as hidden fields), with a success message."""
+    kept = {name: str(form.get(name, "")).strip() for name in names}
+    return base + "?" + urlencode({**{k: v for k, v in kept.items() if v}, "done": done})
 
 
 # --- Other directories' taxonomy terms, mapped to our needs -------------------------------------
@@ -341,6 +384,10 @@ async def taxonomy_mapping_save(request: web.Request) -> web.Response:
 
 # --- Places and postcode districts --------------------------------------------------------------
 
+PLACE_FILTERS = ("q", "kind", "area")
+POSTCODE_FILTERS = ("q", "area")
+BLANK_POSTCODE = {"outward_code": "", "district_gss": "", "authority_gss": "", "note": ""}
+
 
 def _place_choices(session) -> dict:
     return {
@@ -350,31 +397,53 @@ def _place_choices(session) -> dict:
     }
 
 
-def _places_page(request, status=200, errors: dict | None = None, postcode: dict | None = None):
-    query = request.query.get("q", "").strip()
+def _area_list_page(request, template: str, names: tuple[str, ...], search, status=200, **context) -> web.Response:
+    """The places or the postcode districts: `search` (from knowledge.listing) with the query's filters, one page."""
+    filters = filters_from(request.query, names)
+    if "kind" in filters:
+        _choice(filters, "kind", de.PLACE_KINDS, "There is no kind of place called {}.")
     with _kb(request).sessions() as session:
-        groups = de.places_by_area(session, query)
+        areas = listing.area_choices(session)
+        _choice(filters, "area", {code for code, _ in areas}, "There is no district or authority {} with places.")
+        page = search(session, **filters, page=page_number(request.query.get("page")))
         choices = _place_choices(session)
-        return render(
-            request,
-            "admin/places_list.html",
-            status=status,
-            title="Places and postcodes",
-            groups=groups,
-            q=query,
-            errors=errors or {},
-            postcode=postcode or {"outward_code": "", "district_gss": "", "authority_gss": "", "note": ""},
-            place_count=sum(len(g.places) for g in groups),
-            postcode_count=sum(len(g.postcodes) for g in groups),
-            done=_done(request),
-            **choices,
-        )
+    return render(
+        request,
+        template,
+        status=status,
+        filters=filters,
+        page=page,
+        pagination=page_links(request.path, filters, page.page, page.pages),
+        areas=areas,
+        done=_done(request),
+        **choices,
+        **context,
+    )
 
 
 @routes.get("/admin/places")
 @requires("edit")
 async def places_list(request: web.Request) -> web.Response:
-    return _places_page(request)
+    return _area_list_page(request, "admin/places_list.html", PLACE_FILTERS, listing.search_places, title="Places")
+
+
+def _postcodes_page(request, status=200, errors: dict | None = None, postcode: dict | None = None) -> web.Response:
+    return _area_list_page(
+        request,
+        "admin/postcodes_list.html",
+        POSTCODE_FILTERS,
+        listing.search_postcodes,
+        status,
+        title=("Error: " if errors else "") + "Postcode districts",
+        errors=errors or {},
+        postcode=postcode or BLANK_POSTCODE,
+    )
+
+
+@routes.get("/admin/postcodes")
+@requires("edit")
+async def postcodes_list(request: web.Request) -> web.Response:
+    return _postcodes_page(request)
 
 
 PLACE_CHANGED_MEANWHILE = (
@@ -420,8 +489,6 @@ async def place_create(request: web.Request) -> web.Response:
 
 
 def _quote(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(" ".join(text.split()))
 
 
@@ -489,17 +556,18 @@ async def postcode_set(request: web.Request) -> web.Response:
                 row, _created = de.set_postcode(session, _actor(request), form)
                 code = row.outward_code
         except de.ValidationFailed as failed:
-            values = {name: str(form.get(name, "")) for name in ("outward_code", "district_gss", "authority_gss", "note")}
-            return _places_page(request, 400, failed.errors, values)
-    return redirect(f"/admin/places?done=postcode-saved&q={code}")
+            values = {name: str(form.get(name, "")) for name in BLANK_POSTCODE}
+            return _postcodes_page(request, 400, failed.errors, values)
+    return redirect(f"/admin/postcodes?done=postcode-saved&q={code}")
 
 
 @routes.post("/admin/postcodes/{code}/remove")
 @requires("edit")
 async def postcode_remove(request: web.Request) -> web.Response:
+    form = await request.post()
     with _kb(request).sessions.begin() as session:
         de.delete_postcode(session, _actor(request), request.match_info["code"])
-    return redirect("/admin/places?done=postcode-removed")
+    return redirect(_back("/admin/postcodes", form, (*POSTCODE_FILTERS, "page"), "postcode-removed"))
 
 
 # --- Services due for review --------------------------------------------------------------------
