@@ -69,6 +69,24 @@ def _signpost_choices(session) -> dict:
     }
 
 
+def _signpost_form(request, title: str, values: dict, *, signpost_id=None, version=None, errors=None, conflict=None, status=200):
+    """The add or change form for a signpost (with the editor's values and messages, or a conflict, when refused)."""
+    with _kb(request).sessions() as session:
+        choices = _signpost_choices(session)
+    return render(
+        request,
+        "admin/signposts_form.html",
+        status=status,
+        title=title,
+        values=values,
+        errors=errors or {},
+        signpost_id=signpost_id,
+        version=version,
+        conflict=conflict,
+        **choices,
+    )
+
+
 def _form_values(form) -> dict:
     """What the editor typed, to show the form again."""
     values = {name: str(form.get(name, "")) for name in de.SIGNPOST_FIELDS if name != "needs"}
@@ -117,19 +135,7 @@ async def signposts_list(request: web.Request) -> web.Response:
 async def signpost_new(request: web.Request) -> web.Response:
     values = {name: "" for name in de.SIGNPOST_FIELDS}
     values.update(id="", needs=[], is_sample=False, scope="national")
-    with _kb(request).sessions() as session:
-        choices = _signpost_choices(session)
-    return render(
-        request,
-        "admin/signposts_form.html",
-        title="Add a signpost",
-        values=values,
-        errors={},
-        signpost_id=None,
-        version=None,
-        conflict=None,
-        **choices,
-    )
+    return _signpost_form(request, "Add a signpost", values)
 
 
 @routes.post("/admin/signposts/new")
@@ -141,19 +147,7 @@ async def signpost_create(request: web.Request) -> web.Response:
             with session.begin():
                 de.create_signpost(session, _actor(request), form)
         except de.ValidationFailed as failed:
-            choices = _signpost_choices(session)
-            return render(
-                request,
-                "admin/signposts_form.html",
-                status=400,
-                title="Add a signpost",
-                values=_form_values(form),
-                errors=failed.errors,
-                signpost_id=None,
-                version=None,
-                conflict=None,
-                **choices,
-            )
+            return _signpost_form(request, "Add a signpost", _form_values(form), errors=failed.errors, status=400)
     return redirect("/admin/signposts?done=signpost-added")
 
 
@@ -162,37 +156,23 @@ async def signpost_create(request: web.Request) -> web.Response:
 async def signpost_edit(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
         record = de.signpost_to_record(de.get_signpost(session, request.match_info["id"]))
-        choices = _signpost_choices(session)
-    return render(
-        request,
-        "admin/signposts_form.html",
-        title=f"Change {record['name']}",
-        values=_record_values(record),
-        errors={},
-        signpost_id=record["id"],
-        version=record["version"],
-        conflict=None,
-        **choices,
-    )
+    title = f"Change {record['name']}"
+    return _signpost_form(request, title, _record_values(record), signpost_id=record["id"], version=record["version"])
 
 
 def _conflict_page(request, form, signpost_id: str, current: dict | None) -> web.Response:
     """Nothing was saved: the editor's values (or, for a removal, what it says now) with the current version."""
     if current is None:
         raise web.HTTPNotFound(text="This signpost has been removed by someone else.")
-    with _kb(request).sessions() as session:
-        choices = _signpost_choices(session)
-    return render(
+    values = _form_values(form) if "name" in form else _record_values(current)
+    return _signpost_form(
         request,
-        "admin/signposts_form.html",
-        status=409,
-        title=f"Change {current['name']}",
-        values=_form_values(form) if "name" in form else _record_values(current),
-        errors={},
+        f"Change {current['name']}",
+        values,
         signpost_id=signpost_id,
         version=current["version"],
         conflict=_record_values(current),
-        **choices,
+        status=409,
     )
 
 
@@ -216,18 +196,9 @@ async def signpost_update(request: web.Request) -> web.Response:
         except StaleDataError:
             return _conflict_page(request, form, signpost_id, _current_signpost(request, signpost_id))
         except de.ValidationFailed as failed:
-            choices = _signpost_choices(session)
-            return render(
-                request,
-                "admin/signposts_form.html",
-                status=400,
-                title="Change a signpost",
-                values=_form_values(form),
-                errors=failed.errors,
-                signpost_id=signpost_id,
-                version=form.get("version"),
-                conflict=None,
-                **choices,
+            values, version = _form_values(form), form.get("version")
+            return _signpost_form(
+                request, "Change a signpost", values, signpost_id=signpost_id, version=version, errors=failed.errors, status=400
             )
     return redirect("/admin/signposts?done=signpost-saved")
 
@@ -452,6 +423,23 @@ PLACE_CHANGED_MEANWHILE = (
 )
 
 
+def _place_form(request, title: str, values: dict, *, place_id=None, errors=None, status=200, **extra):
+    """The add or change form for a place (with the editor's values and messages when refused)."""
+    with _kb(request).sessions() as session:
+        choices = _place_choices(session)
+    return render(
+        request,
+        "admin/places_form.html",
+        status=status,
+        title=title,
+        values=values,
+        errors=errors or {},
+        place_id=place_id,
+        **extra,
+        **choices,
+    )
+
+
 def _place_values(form) -> dict:
     return {name: str(form.get(name, "")) for name in ("name", "kind", "district_gss", "authority_gss", "aliases")}
 
@@ -460,9 +448,7 @@ def _place_values(form) -> dict:
 @requires("edit")
 async def place_new(request: web.Request) -> web.Response:
     values = {"name": "", "kind": "village", "district_gss": "", "authority_gss": "", "aliases": ""}
-    with _kb(request).sessions() as session:
-        choices = _place_choices(session)
-    return render(request, "admin/places_form.html", title="Add a place", values=values, errors={}, place_id=None, **choices)
+    return _place_form(request, "Add a place", values)
 
 
 @routes.post("/admin/places/new")
@@ -474,17 +460,7 @@ async def place_create(request: web.Request) -> web.Response:
             with session.begin():
                 de.create_place(session, _actor(request), form)
         except de.ValidationFailed as failed:
-            choices = _place_choices(session)
-            return render(
-                request,
-                "admin/places_form.html",
-                status=400,
-                title="Add a place",
-                values=_place_values(form),
-                errors=failed.errors,
-                place_id=None,
-                **choices,
-            )
+            return _place_form(request, "Add a place", _place_values(form), errors=failed.errors, status=400)
     return redirect(f"/admin/places?done=place-added&q={_quote(str(form.get('name', '')))}")
 
 
@@ -497,18 +473,8 @@ def _quote(text: str) -> str:
 async def place_edit(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
         record = de.place_to_record(de.get_place(session, request.match_info["id"]))
-        choices = _place_choices(session)
     values = {**{k: v or "" for k, v in record.items()}, "aliases": "\n".join(record["aliases"])}
-    return render(
-        request,
-        "admin/places_form.html",
-        title=f"Change {record['name']}",
-        values=values,
-        errors={},
-        place_id=record["id"],
-        fingerprint=fingerprint(record),
-        **choices,
-    )
+    return _place_form(request, f"Change {record['name']}", values, place_id=record["id"], fingerprint=fingerprint(record))
 
 
 @routes.post("/admin/places/{id}/edit")
@@ -523,17 +489,14 @@ async def place_update(request: web.Request) -> web.Response:
         except (de.ValidationFailed, EditConflict) as failed:
             conflict = isinstance(failed, EditConflict)
             errors = {"name": PLACE_CHANGED_MEANWHILE} if conflict else failed.errors
-            choices = _place_choices(session)
-            return render(
+            return _place_form(
                 request,
-                "admin/places_form.html",
-                status=409 if conflict else 400,
-                title="Change a place",
-                values=_place_values(form),
-                errors=errors,
+                "Change a place",
+                _place_values(form),
                 place_id=request.match_info["id"],
+                errors=errors,
+                status=409 if conflict else 400,
                 fingerprint=fingerprint(failed.current) if conflict else str(form.get("fingerprint", "")),
-                **choices,
             )
     return redirect(f"/admin/places?done=place-saved&q={_quote(name)}")
 
