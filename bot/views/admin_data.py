@@ -69,22 +69,19 @@ def _signpost_choices(session) -> dict:
     }
 
 
-def _signpost_form(request, title: str, values: dict, *, signpost_id=None, version=None, errors=None, conflict=None, status=200):
-    """The add or change form for a signpost (with the editor's values and messages, or a conflict, when refused)."""
+def _form_page(request, template: str, choices, title: str, values: dict, errors=None, status=200, **context):
+    """An add or change form, with the options `choices(session)` gives its lists (and, when a save was refused,
+    the editor's values and the messages)."""
     with _kb(request).sessions() as session:
-        choices = _signpost_choices(session)
-    return render(
-        request,
-        "admin/signposts_form.html",
-        status=status,
-        title=title,
-        values=values,
-        errors=errors or {},
-        signpost_id=signpost_id,
-        version=version,
-        conflict=conflict,
-        **choices,
-    )
+        options = choices(session)
+    return render(request, template, status=status, title=title, values=values, errors=errors or {}, **context, **options)
+
+
+def _signpost_form(request, title: str, values: dict, *, signpost_id=None, version=None, errors=None, conflict=None, status=200):
+    return _form_page(
+        request, "admin/signposts_form.html", _signpost_choices, title, values, errors, status,
+        signpost_id=signpost_id, version=version, conflict=conflict,
+    )  # fmt: skip
 
 
 def _form_values(form) -> dict:
@@ -424,20 +421,8 @@ PLACE_CHANGED_MEANWHILE = (
 
 
 def _place_form(request, title: str, values: dict, *, place_id=None, errors=None, status=200, **extra):
-    """The add or change form for a place (with the editor's values and messages when refused)."""
-    with _kb(request).sessions() as session:
-        choices = _place_choices(session)
-    return render(
-        request,
-        "admin/places_form.html",
-        status=status,
-        title=title,
-        values=values,
-        errors=errors or {},
-        place_id=place_id,
-        **extra,
-        **choices,
-    )
+    template = "admin/places_form.html"
+    return _form_page(request, template, _place_choices, title, values, errors, status, place_id=place_id, **extra)
 
 
 def _place_values(form) -> dict:
