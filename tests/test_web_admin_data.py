@@ -26,6 +26,7 @@ GET_PAGES = [
     f"/admin/signposts/{SENDIASS}/edit",
     "/admin/needs",
     "/admin/places",
+    "/admin/postcodes",
     "/admin/places/new",
     "/admin/places/1/edit",
     "/admin/review",
@@ -38,6 +39,7 @@ POST_ROUTES = [
     "/admin/signposts/new",
     f"/admin/signposts/{SENDIASS}/edit",
     f"/admin/signposts/{SENDIASS}/delete",
+    "/admin/needs/words",
     "/admin/needs/hearing/synonyms",
     "/admin/needs/hearing/synonyms/1/remove",
     "/admin/places/new",
@@ -258,30 +260,39 @@ async def test_html_typed_into_a_field_is_shown_escaped(web):
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt; claims" in page
     response = await web.submit("/admin/needs/hearing/synonyms", {"phrase": "<i>ear</i> thing", "kind": "synonym"})
     assert response.status == 303
-    page = await (await web.get("/admin/needs")).text()
+    page = await (await web.get("/admin/needs?q=%3Ci%3Eear")).text()
     assert "<i>ear</i>" not in page and "&lt;i&gt;ear&lt;/i&gt; thing" in page
 
 
 # --- need words --------------------------------------------------------------------------------
 
 
-async def test_needs_page_lists_each_need_with_its_words(web):
+async def test_needs_page_lists_each_need_and_its_words_page_by_page(web):
     await web.sign_in("editor")
     page = await (await web.get("/admin/needs")).text()
     with web.kb.sessions() as s:
         terms = list(s.execute(select(m.TaxonomyTerm).where(m.TaxonomyTerm.taxonomy == m.NEEDS_TAXONOMY)).scalars())
         for term in terms:
             assert f'id="need-{term.code}"' in page
-            for synonym in term.synonyms:
-                assert f"/admin/needs/{term.code}/synonyms/{synonym.id}/remove" in page
-    assert "glue ear" in page and "Emotional wellbeing and mental health" in page
+        removals = {f"/admin/needs/{t.code}/synonyms/{synonym.id}/remove" for t in terms for synonym in t.synonyms}
+    listed, number = set(), 1
+    while True:
+        page = await (await web.get(f"/admin/needs?page={number}")).text()
+        listed |= set(re.findall(r'action="(/admin/needs/[^"]+/remove)"', page))
+        if 'rel="next"' not in page:
+            break
+        number += 1
+    assert listed == removals and number > 1
+    assert "Emotional wellbeing and mental health" in page
+    assert "glue ear" in await (await web.get("/admin/needs?need=hearing")).text()
 
 
 async def test_adding_and_removing_a_word_for_a_need(web):
     await web.sign_in("editor")
     assert web.kb.catalogue().vocabulary.codes_in_text("he gets the flibbertigrumps") == []
     response = await web.submit("/admin/needs/semh/synonyms", {"phrase": "  The FLIBBERTIGRUMPS ", "kind": "description"})
-    assert response.status == 303 and response.headers["Location"] == "/admin/needs?done=synonym-added#need-semh"
+    assert response.status == 303
+    assert response.headers["Location"] == "/admin/needs?need=semh&q=the+flibbertigrumps&done=synonym-added"
     assert web.kb.catalogue().vocabulary.codes_in_text("he gets the flibbertigrumps") == ["semh"]
     with web.kb.sessions() as s:
         synonym = s.execute(select(m.NeedSynonym).where(m.NeedSynonym.phrase == "the flibbertigrumps")).scalar_one()
@@ -308,13 +319,14 @@ async def test_a_word_another_need_has_is_refused_saying_which(web):
 # --- places and postcodes ----------------------------------------------------------------------
 
 
-async def test_places_page_lists_places_and_postcodes_by_district_and_searches(web):
+async def test_places_and_postcodes_pages_list_them_by_district_and_search(web):
     await web.sign_in("editor")
-    page = await (await web.get("/admin/places")).text()
-    assert "Havant" in page and "Emsworth" in page and "/admin/postcodes/PO9/remove" in page and "Outside our area" in page
+    page = await (await web.get("/admin/places?area=" + HAVANT)).text()
+    assert "Havant" in page and "Emsworth" in page
+    assert "Outside our area" in await (await web.get("/admin/places?page=99")).text()
     page = await (await web.get("/admin/places?q=emsworth")).text()
-    assert "Emsworth" in page and "Basingstoke</a>" not in page and "1 place and 0 postcode districts" in page
-    page = await (await web.get("/admin/places?q=PO9")).text()
+    assert "Emsworth" in page and "Basingstoke</a>" not in page and "Showing 1 to 1 of 1 place" in page
+    page = await (await web.get("/admin/postcodes?q=PO9")).text()
     assert "/admin/postcodes/PO9/remove" in page and "/admin/postcodes/PO10/remove" not in page and "Emsworth" not in page
 
 

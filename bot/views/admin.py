@@ -6,12 +6,12 @@ Handlers are thin: the rules, the writing and the audit entries are in knowledge
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from bot.auth import requires
 from bot.inputs import page_number, record_id
+from bot.pagination import filters_from, page_links
 from bot.render import redirect, render
 from knowledge import editing
 from knowledge import models as m
@@ -65,31 +65,6 @@ def _version(form: dict) -> int:
         raise web.HTTPBadRequest(
             text="This form is missing the version it was opened at. Go back, reload the page and try again."
         ) from None
-
-
-def _query(request: web.Request, names: tuple[str, ...]) -> dict[str, str]:
-    return {name: request.query.get(name, "").strip() for name in names}
-
-
-def _page_links(base: str, filters: dict[str, str], page: editing.Page) -> dict:
-    """Previous, next and numbered links for GOV.UK pagination, keeping the filters."""
-
-    def href(number: int) -> str:
-        return base + "?" + urlencode({**{k: v for k, v in filters.items() if v}, "page": number})
-
-    numbers = sorted({1, page.pages, *range(max(1, page.page - 2), min(page.pages, page.page + 2) + 1)})
-    items, last = [], 0
-    for number in numbers:
-        if number - last > 1:
-            items.append(None)  # an ellipsis
-        items.append((number, href(number)))
-        last = number
-    return {
-        "previous": href(page.page - 1) if page.page > 1 else "",
-        "next": href(page.page + 1) if page.page < page.pages else "",
-        "items": items if page.pages > 1 else [],
-        "current": page.page,
-    }
 
 
 def _need_options(request: web.Request) -> list[tuple[str, str]]:
@@ -151,7 +126,7 @@ SERVICE_FILTERS = ("q", "status", "tier", "need", "district", "organisation")
 @routes.get("/admin/services")
 @requires("edit")
 async def services_list(request: web.Request) -> web.Response:
-    filters = _query(request, SERVICE_FILTERS)
+    filters = filters_from(request.query, SERVICE_FILTERS)
     page_no = page_number(request.query.get("page"))
     with request.app["kb"].sessions() as session:
         page = editing.search_services(session, page=page_no, **filters)
@@ -167,7 +142,7 @@ async def services_list(request: web.Request) -> web.Response:
         title="Services",
         filters=filters,
         page=page,
-        pagination=_page_links("/admin/services", filters, page),
+        pagination=page_links("/admin/services", filters, page.page, page.pages),
         status_options=STATUS_OPTIONS,
         tier_options=[(k, k.capitalize()) for k in TIERS],
         need_options=_need_options(request),
@@ -476,7 +451,7 @@ def _type_label(entity_type: str) -> str:
 @routes.get("/admin/audit")
 @requires("edit")
 async def audit_list(request: web.Request) -> web.Response:
-    filters = _query(request, AUDIT_FILTERS)
+    filters = filters_from(request.query, AUDIT_FILTERS)
     page_no = page_number(request.query.get("page"))
     with request.app["kb"].sessions() as session:
         page = editing.audit_entries(
@@ -489,7 +464,7 @@ async def audit_list(request: web.Request) -> web.Response:
         title="Audit trail",
         filters=filters,
         page=page,
-        pagination=_page_links("/admin/audit", filters, page),
+        pagination=page_links("/admin/audit", filters, page.page, page.pages),
         type_options=[(t, _type_label(t)) for t in types],
         entity_url=_entity_url,
         type_label=_type_label,

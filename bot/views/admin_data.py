@@ -8,14 +8,18 @@ writes in the transaction the handler opens.
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.auth import requires
+from bot.inputs import page_number
+from bot.pagination import filters_from, page_links
 from bot.render import redirect, render
 from knowledge import directory_editing as de
+from knowledge import listing
 from knowledge import models as m
 from knowledge.audit import EditConflict, fingerprint
 from knowledge.formats import FORMATS, FileFormatError
@@ -63,6 +67,21 @@ def _signpost_choices(session) -> dict:
         "authorities": de.authority_choices(session),
         "need_options": de.need_choices(session),
     }
+
+
+def _form_page(request, template: str, choices, title: str, values: dict, errors=None, status=200, **context):
+    """An add or change form, with the options `choices(session)` gives its lists (and, when a save was refused,
+    the editor's values and the messages)."""
+    with _kb(request).sessions() as session:
+        options = choices(session)
+    return render(request, template, status=status, title=title, values=values, errors=errors or {}, **context, **options)
+
+
+def _signpost_form(request, title: str, values: dict, *, signpost_id=None, version=None, errors=None, conflict=None, status=200):
+    return _form_page(
+        request, "admin/signposts_form.html", _signpost_choices, title, values, errors, status,
+        signpost_id=signpost_id, version=version, conflict=conflict,
+    )  # fmt: skip
 
 
 def _form_values(form) -> dict:
@@ -113,19 +132,7 @@ async def signposts_list(request: web.Request) -> web.Response:
 async def signpost_new(request: web.Request) -> web.Response:
     values = {name: "" for name in de.SIGNPOST_FIELDS}
     values.update(id="", needs=[], is_sample=False, scope="national")
-    with _kb(request).sessions() as session:
-        choices = _signpost_choices(session)
-    return render(
-        request,
-        "admin/signposts_form.html",
-        title="Add a signpost",
-        values=values,
-        errors={},
-        signpost_id=None,
-        version=None,
-        conflict=None,
-        **choices,
-    )
+    return _signpost_form(request, "Add a signpost", values)
 
 
 @routes.post("/admin/signposts/new")
@@ -137,19 +144,7 @@ async def signpost_create(request: web.Request) -> web.Response:
             with session.begin():
                 de.create_signpost(session, _actor(request), form)
         except de.ValidationFailed as failed:
-            choices = _signpost_choices(session)
-            return render(
-                request,
-                "admin/signposts_form.html",
-                status=400,
-                title="Add a signpost",
-                values=_form_values(form),
-                errors=failed.errors,
-                signpost_id=None,
-                version=None,
-                conflict=None,
-                **choices,
-            )
+            return _signpost_form(request, "Add a signpost", _form_values(form), errors=failed.errors, status=400)
     return redirect("/admin/signposts?done=signpost-added")
 
 
@@ -158,37 +153,23 @@ async def signpost_create(request: web.Request) -> web.Response:
 async def signpost_edit(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
         record = de.signpost_to_record(de.get_signpost(session, request.match_info["id"]))
-        choices = _signpost_choices(session)
-    return render(
-        request,
-        "admin/signposts_form.html",
-        title=f"Change {record['name']}",
-        values=_record_values(record),
-        errors={},
-        signpost_id=record["id"],
-        version=record["version"],
-        conflict=None,
-        **choices,
-    )
+    title = f"Change {record['name']}"
+    return _signpost_form(request, title, _record_values(record), signpost_id=record["id"], version=record["version"])
 
 
 def _conflict_page(request, form, signpost_id: str, current: dict | None) -> web.Response:
     """Nothing was saved: the editor's values (or, for a removal, what it says now) with the current version."""
     if current is None:
         raise web.HTTPNotFound(text="This signpost has been removed by someone else.")
-    with _kb(request).sessions() as session:
-        choices = _signpost_choices(session)
-    return render(
+    values = _form_values(form) if "name" in form else _record_values(current)
+    return _signpost_form(
         request,
-        "admin/signposts_form.html",
-        status=409,
-        title=f"Change {current['name']}",
-        values=_form_values(form) if "name" in form else _record_values(current),
-        errors={},
+        f"Change {current['name']}",
+        values,
         signpost_id=signpost_id,
         version=current["version"],
         conflict=_record_values(current),
-        **choices,
+        status=409,
     )
 
 
@@ -212,18 +193,9 @@ async def signpost_update(request: web.Request) -> web.Response:
         except StaleDataError:
             return _conflict_page(request, form, signpost_id, _current_signpost(request, signpost_id))
         except de.ValidationFailed as failed:
-            choices = _signpost_choices(session)
-            return render(
-                request,
-                "admin/signposts_form.html",
-                status=400,
-                title="Change a signpost",
-                values=_form_values(form),
-                errors=failed.errors,
-                signpost_id=signpost_id,
-                version=form.get("version"),
-                conflict=None,
-                **choices,
+            values, version = _form_values(form), form.get("version")
+            return _signpost_form(
+                request, "Change a signpost", values, signpost_id=signpost_id, version=version, errors=failed.errors, status=400
             )
     return redirect("/admin/signposts?done=signpost-saved")
 
@@ -245,24 +217,40 @@ async def signpost_delete(request: web.Request) -> web.Response:
 
 # --- Need synonyms ------------------------------------------------------------------------------
 
+WORD_FILTERS = ("q", "need", "kind")
 
-def _needs_page(request, status=200, errors_for: str | None = None, errors: dict | None = None, phrase: str = "", kind: str = ""):
+
+def _choice(filters: dict, name: str, allowed, missing: str) -> None:
+    """A filter from the query that must be one of `allowed` (or empty): anything else is a 400."""
+    if filters[name] and filters[name] not in allowed:
+        raise web.HTTPBadRequest(text=missing.format(filters[name]))
+
+
+def _needs_page(request, status=200, errors: dict | None = None, word: dict | None = None):
+    filters = filters_from(request.query, WORD_FILTERS)
+    _choice(filters, "kind", de.SYNONYM_KINDS, "There is no kind of word called {}.")
     with _kb(request).sessions() as session:
         needs = de.needs_with_synonyms(session)
-        return render(
-            request,
-            "admin/needs_list.html",
-            status=status,
-            title="Needs and the words families use",
-            needs=needs,
-            kinds=list(de.SYNONYM_KINDS.items()),
-            kind_names=de.SYNONYM_KINDS,
-            errors_for=errors_for,
-            errors=errors or {},
-            phrase=phrase,
-            kind=kind,
-            done=_done(request),
-        )
+        _choice(filters, "need", {n["code"] for n in needs}, "There is no need with the code {}.")
+        page = listing.search_words(session, **filters, page=page_number(request.query.get("page")))
+        counts = listing.word_counts(session)
+    return render(
+        request,
+        "admin/needs_list.html",
+        status=status,
+        title=("Error: " if errors else "") + "Needs and the words families use",
+        needs=needs,
+        counts=counts,
+        need_options=[(n["code"], n["heading"]) for n in needs],
+        kinds=list(de.SYNONYM_KINDS.items()),
+        kind_names=de.SYNONYM_KINDS,
+        filters=filters,
+        page=page,
+        pagination=page_links("/admin/needs", filters, page.page, page.pages),
+        errors=errors or {},
+        word=word or {"need": filters["need"], "phrase": "", "kind": "synonym"},
+        done=_done(request),
+    )
 
 
 @routes.get("/admin/needs")
@@ -271,32 +259,55 @@ async def needs_list(request: web.Request) -> web.Response:
     return _needs_page(request)
 
 
-@routes.post("/admin/needs/{code}/synonyms")
-@requires("edit")
-async def synonym_add(request: web.Request) -> web.Response:
+async def _add_word(request: web.Request, code: str) -> web.Response:
     form = await request.post()
-    code = request.match_info["code"]
-    phrase, kind = str(form.get("phrase", "")), str(form.get("kind", "synonym"))
+    word = {"need": code, "phrase": str(form.get("phrase", "")), "kind": str(form.get("kind", "synonym"))}
     with _kb(request).sessions() as session:
         try:
             with session.begin():
-                de.add_synonym(session, _actor(request), code, phrase, kind)
+                synonym = de.add_synonym(session, _actor(request), code, word["phrase"], word["kind"])
+                phrase = synonym.phrase
         except de.ValidationFailed as failed:
-            errors = {f"{code}-{name}": message for name, message in failed.errors.items()}
-            return _needs_page(request, 400, code, errors, phrase, kind)
+            return _needs_page(request, 400, failed.errors, word)
         except IntegrityError:  # another editor added the same word a moment ago (the database's unique rule)
-            errors = {f"{code}-phrase": "Someone else has just added that word. Reload the page to see which need has it."}
-            return _needs_page(request, 409, code, errors, phrase, kind)
-    return redirect(f"/admin/needs?done=synonym-added#need-{code}")
+            errors = {"phrase": "Someone else has just added that word. Search for it to see which need has it."}
+            return _needs_page(request, 409, errors, word)
+    return redirect("/admin/needs?" + urlencode({"need": code, "q": phrase, "done": "synonym-added"}))
+
+
+@routes.post("/admin/needs/words")
+@requires("edit")
+async def word_add(request: web.Request) -> web.Response:
+    """The page's own form: the need is one of its fields."""
+    form = await request.post()
+    code = str(form.get("need", ""))
+    with _kb(request).sessions() as session:
+        known = {c for c, _ in de.need_choices(session)}
+    if code not in known:
+        word = {"need": "", "phrase": str(form.get("phrase", "")), "kind": str(form.get("kind", "synonym"))}
+        return _needs_page(request, 400, {"need": "Choose the need this word is for"}, word)
+    return await _add_word(request, code)
+
+
+@routes.post("/admin/needs/{code}/synonyms")
+@requires("edit")
+async def synonym_add(request: web.Request) -> web.Response:
+    return await _add_word(request, request.match_info["code"])
 
 
 @routes.post("/admin/needs/{code}/synonyms/{id}/remove")
 @requires("edit")
 async def synonym_remove(request: web.Request) -> web.Response:
-    code = request.match_info["code"]
+    form = await request.post()
     with _kb(request).sessions.begin() as session:
-        de.remove_synonym(session, _actor(request), code, request.match_info["id"])
-    return redirect(f"/admin/needs?done=synonym-removed#need-{code}")
+        de.remove_synonym(session, _actor(request), request.match_info["code"], request.match_info["id"])
+    return redirect(_back("/admin/needs", form, (*WORD_FILTERS, "page"), "synonym-removed"))
+
+
+def _back(base: str, form, names: tuple[str, ...], done: str) -> str:
+    """The list the editor was on (its filters and page, sent as hidden fields), with a success message."""
+    kept = {name: str(form.get(name, "")).strip() for name in names}
+    return base + "?" + urlencode({**{k: v for k, v in kept.items() if v}, "done": done})
 
 
 # --- Other directories' taxonomy terms, mapped to our needs -------------------------------------
@@ -341,6 +352,10 @@ async def taxonomy_mapping_save(request: web.Request) -> web.Response:
 
 # --- Places and postcode districts --------------------------------------------------------------
 
+PLACE_FILTERS = ("q", "kind", "area")
+POSTCODE_FILTERS = ("q", "area")
+BLANK_POSTCODE = {"outward_code": "", "district_gss": "", "authority_gss": "", "note": ""}
+
 
 def _place_choices(session) -> dict:
     return {
@@ -350,37 +365,64 @@ def _place_choices(session) -> dict:
     }
 
 
-def _places_page(request, status=200, errors: dict | None = None, postcode: dict | None = None):
-    query = request.query.get("q", "").strip()
+def _area_list_page(request, template: str, names: tuple[str, ...], search, status=200, **context) -> web.Response:
+    """The places or the postcode districts: `search` (from knowledge.listing) with the query's filters, one page."""
+    filters = filters_from(request.query, names)
+    if "kind" in filters:
+        _choice(filters, "kind", de.PLACE_KINDS, "There is no kind of place called {}.")
     with _kb(request).sessions() as session:
-        groups = de.places_by_area(session, query)
+        areas = listing.area_choices(session)
+        _choice(filters, "area", {code for code, _ in areas}, "There is no district or authority {} with places.")
+        page = search(session, **filters, page=page_number(request.query.get("page")))
         choices = _place_choices(session)
-        return render(
-            request,
-            "admin/places_list.html",
-            status=status,
-            title="Places and postcodes",
-            groups=groups,
-            q=query,
-            errors=errors or {},
-            postcode=postcode or {"outward_code": "", "district_gss": "", "authority_gss": "", "note": ""},
-            place_count=sum(len(g.places) for g in groups),
-            postcode_count=sum(len(g.postcodes) for g in groups),
-            done=_done(request),
-            **choices,
-        )
+    return render(
+        request,
+        template,
+        status=status,
+        filters=filters,
+        page=page,
+        pagination=page_links(request.path, filters, page.page, page.pages),
+        areas=areas,
+        done=_done(request),
+        **choices,
+        **context,
+    )
 
 
 @routes.get("/admin/places")
 @requires("edit")
 async def places_list(request: web.Request) -> web.Response:
-    return _places_page(request)
+    return _area_list_page(request, "admin/places_list.html", PLACE_FILTERS, listing.search_places, title="Places")
+
+
+def _postcodes_page(request, status=200, errors: dict | None = None, postcode: dict | None = None) -> web.Response:
+    return _area_list_page(
+        request,
+        "admin/postcodes_list.html",
+        POSTCODE_FILTERS,
+        listing.search_postcodes,
+        status,
+        title=("Error: " if errors else "") + "Postcode districts",
+        errors=errors or {},
+        postcode=postcode or BLANK_POSTCODE,
+    )
+
+
+@routes.get("/admin/postcodes")
+@requires("edit")
+async def postcodes_list(request: web.Request) -> web.Response:
+    return _postcodes_page(request)
 
 
 PLACE_CHANGED_MEANWHILE = (
     "Someone else changed this place while you were editing it, so your changes were not saved. "
     "Your values are still in the form: check the place's list for what it says now, then save again."
 )
+
+
+def _place_form(request, title: str, values: dict, *, place_id=None, errors=None, status=200, **extra):
+    template = "admin/places_form.html"
+    return _form_page(request, template, _place_choices, title, values, errors, status, place_id=place_id, **extra)
 
 
 def _place_values(form) -> dict:
@@ -391,9 +433,7 @@ def _place_values(form) -> dict:
 @requires("edit")
 async def place_new(request: web.Request) -> web.Response:
     values = {"name": "", "kind": "village", "district_gss": "", "authority_gss": "", "aliases": ""}
-    with _kb(request).sessions() as session:
-        choices = _place_choices(session)
-    return render(request, "admin/places_form.html", title="Add a place", values=values, errors={}, place_id=None, **choices)
+    return _place_form(request, "Add a place", values)
 
 
 @routes.post("/admin/places/new")
@@ -405,23 +445,11 @@ async def place_create(request: web.Request) -> web.Response:
             with session.begin():
                 de.create_place(session, _actor(request), form)
         except de.ValidationFailed as failed:
-            choices = _place_choices(session)
-            return render(
-                request,
-                "admin/places_form.html",
-                status=400,
-                title="Add a place",
-                values=_place_values(form),
-                errors=failed.errors,
-                place_id=None,
-                **choices,
-            )
+            return _place_form(request, "Add a place", _place_values(form), errors=failed.errors, status=400)
     return redirect(f"/admin/places?done=place-added&q={_quote(str(form.get('name', '')))}")
 
 
 def _quote(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(" ".join(text.split()))
 
 
@@ -430,18 +458,8 @@ def _quote(text: str) -> str:
 async def place_edit(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
         record = de.place_to_record(de.get_place(session, request.match_info["id"]))
-        choices = _place_choices(session)
     values = {**{k: v or "" for k, v in record.items()}, "aliases": "\n".join(record["aliases"])}
-    return render(
-        request,
-        "admin/places_form.html",
-        title=f"Change {record['name']}",
-        values=values,
-        errors={},
-        place_id=record["id"],
-        fingerprint=fingerprint(record),
-        **choices,
-    )
+    return _place_form(request, f"Change {record['name']}", values, place_id=record["id"], fingerprint=fingerprint(record))
 
 
 @routes.post("/admin/places/{id}/edit")
@@ -456,17 +474,14 @@ async def place_update(request: web.Request) -> web.Response:
         except (de.ValidationFailed, EditConflict) as failed:
             conflict = isinstance(failed, EditConflict)
             errors = {"name": PLACE_CHANGED_MEANWHILE} if conflict else failed.errors
-            choices = _place_choices(session)
-            return render(
+            return _place_form(
                 request,
-                "admin/places_form.html",
-                status=409 if conflict else 400,
-                title="Change a place",
-                values=_place_values(form),
-                errors=errors,
+                "Change a place",
+                _place_values(form),
                 place_id=request.match_info["id"],
+                errors=errors,
+                status=409 if conflict else 400,
                 fingerprint=fingerprint(failed.current) if conflict else str(form.get("fingerprint", "")),
-                **choices,
             )
     return redirect(f"/admin/places?done=place-saved&q={_quote(name)}")
 
@@ -489,17 +504,18 @@ async def postcode_set(request: web.Request) -> web.Response:
                 row, _created = de.set_postcode(session, _actor(request), form)
                 code = row.outward_code
         except de.ValidationFailed as failed:
-            values = {name: str(form.get(name, "")) for name in ("outward_code", "district_gss", "authority_gss", "note")}
-            return _places_page(request, 400, failed.errors, values)
-    return redirect(f"/admin/places?done=postcode-saved&q={code}")
+            values = {name: str(form.get(name, "")) for name in BLANK_POSTCODE}
+            return _postcodes_page(request, 400, failed.errors, values)
+    return redirect(f"/admin/postcodes?done=postcode-saved&q={code}")
 
 
 @routes.post("/admin/postcodes/{code}/remove")
 @requires("edit")
 async def postcode_remove(request: web.Request) -> web.Response:
+    form = await request.post()
     with _kb(request).sessions.begin() as session:
         de.delete_postcode(session, _actor(request), request.match_info["code"])
-    return redirect("/admin/places?done=postcode-removed")
+    return redirect(_back("/admin/postcodes", form, (*POSTCODE_FILTERS, "page"), "postcode-removed"))
 
 
 # --- Services due for review --------------------------------------------------------------------

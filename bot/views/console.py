@@ -7,7 +7,7 @@ was handled is ours, in the knowledge base's `handoff` table.
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from bot.assistant_control import pause, resume, time_out_waiting
 from bot.auth import requires
 from bot.conversations import LOCAL_TIME, ConversationStore, Search, Summary, age_in_words, bold_segments, local_from_utc
 from bot.inputs import page_number
+from bot.pagination import filters_from, page_links
 from bot.render import redirect, render
 from knowledge import helpline as line
 from knowledge import models as m
@@ -133,7 +134,7 @@ def _search(request: web.Request, filters: dict, errors: dict) -> Search:
 @requires("console")
 async def conversations(request: web.Request) -> web.Response:
     query = request.query
-    filters = {name: query.get(name, "").strip() for name in FILTER_FIELDS}
+    filters = filters_from(query, FILTER_FIELDS)
     errors: dict[str, str] = {}
     since = _date(filters["from"], "from", errors, "from")
     until = _date(filters["to"], "to", errors, "to")
@@ -162,10 +163,6 @@ async def conversations(request: web.Request) -> web.Response:
             for c in page.conversations
         ]
 
-    def page_link(n: int) -> str:
-        kept = {k: v for k, v in filters.items() if v}
-        return "/console?" + urlencode({**kept, "page": n})
-
     return render(
         request,
         "console/conversations.html",
@@ -178,8 +175,7 @@ async def conversations(request: web.Request) -> web.Response:
         need_options=triage.need_options(request.app["kb"].catalogue()),
         age_options=AGE_BANDS,
         handled_options=HANDLED_OPTIONS,
-        previous_url=page_link(page.number - 1) if page and page.number > 1 else "",
-        next_url=page_link(page.number + 1) if page and page.number < page.pages else "",
+        pagination=page_links("/console", filters, page.number, page.pages) if page else {"items": []},
     )
 
 
