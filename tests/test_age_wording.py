@@ -73,7 +73,7 @@ def test_the_warning_quotes_the_words_and_the_ages():
     (warning,) = disagreements(0, 18, "For children under 5.")
     assert warning.endswith("\u201cunder 5\u201d, but the maximum age is 18")
     (warning,) = disagreements(0.5, 0.75, "Babies from 18 months to 3 years.")
-    assert warning.endswith("but the ages are 6 months to 9 months")
+    assert warning.endswith("\u201cfrom 18 months to 3 years\u201d, but the maximum age is 9 months")
     assert disagreements(0, 1, "Babies up to 18 months.") == []  # within a year: the same intent
 
 
