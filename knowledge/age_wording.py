@@ -30,15 +30,14 @@ _NOT_AN_AGE_AFTER = re.compile(
 )
 _DURATION_BEFORE = re.compile(r"(?:\bfor|\blast|\blasts|\bwith|\bof|\bin|\bwithin|\btakes?|\bwait|\bhave|\bhas|\bhad)\s+$")
 
+_AGE_OF = r"(?:the\s+)?(?:age\s+(?:of\s+)?)?"
 _SCHOOL_YEARS = re.compile(rf"\b(?:school\s+)?years?\s+({NUMBER})(?:\s*(?:-|to|and)\s*(?:years?\s+)?({NUMBER}))?\b")
 _SCHOOL_WORDS = {"reception": (4.0, 5.0), "sixth form": (16.0, 18.0), "6th form": (16.0, 18.0)}
-_BIRTH_RANGE = re.compile(rf"\b(?:from\s+)?birth\s*(?:-|to|until|till|up to)\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?({_AGE})")
+_BIRTH_RANGE = re.compile(rf"\b(?:from\s+)?birth\s*(?:-|to|until|till|up to)\s*{_AGE_OF}({_AGE})")
 _FROM_BIRTH = re.compile(r"\bfrom\s+birth\b|\bnew\s*borns?\b|\bnew babies\b")
-_RANGE = re.compile(
-    rf"(?:\b(aged?|ages|age range|between|from)\s+)?({_AGE})\s*(?:-|to|and|until|till)\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?({_AGE})"
-)
+_RANGE = re.compile(rf"(?:\b(aged?|ages|age range|between|from)\s+)?({_AGE})\s*(?:-|to|and|until|till)\s*{_AGE_OF}({_AGE})")
 _UPPER_BEFORE = re.compile(
-    rf"\b(?:aged\s+)?(?:under|below|younger than|up\s*to|until|till)\s+(?:the\s+)?(?:age\s+(?:of\s+)?)?({_AGE})(?:\s*th birthday)?"
+    rf"\b(?:aged\s+)?(?:under|below|younger than|up\s*to|until|till)\s+{_AGE_OF}({_AGE})(?:\s*th birthday)?"
 )
 _UPPER_AFTER = re.compile(rf"\b({_AGE})\s+(?:and|or)\s+(?:under|younger|below)\b")
 _LOWER_BEFORE = re.compile(rf"\b(?:aged\s+)?(?:over|older than|from\s+(?:the\s+)?age(?:\s+of)?)\s+({_AGE})")
@@ -165,7 +164,5 @@ def disagreements(minimum_age: float | None, maximum_age: float | None, who_for:
     uppers = [s.high for s in statements if s.bounds_range]
     if not warnings and uppers and all(u is not None for u in uppers) and high > max(uppers) + TOLERANCE:
         phrases = "\u201d, \u201c".join(s.phrase.strip() for s in statements if s.bounds_range)
-        warnings.append(
-            f"\u201cWho it\u2019s for\u201d says \u201c{phrases}\u201d, but the maximum age is {_years_text(high)}"
-        )
+        warnings.append(f"\u201cWho it\u2019s for\u201d says \u201c{phrases}\u201d, but the maximum age is {_years_text(high)}")
     return warnings

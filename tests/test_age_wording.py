@@ -102,3 +102,32 @@ def test_a_disagreement_is_a_data_quality_check():
     }  # fmt: skip
     assert quality_checks(record, date.today()) == ["age_wording"]
     assert quality_checks({**record, "maximum_age": 25}, date.today()) == []
+
+
+# --- in the editor ---------------------------------------------------------------------------------
+
+
+async def test_saving_ages_that_disagree_with_the_words_saves_and_warns_on_the_service_and_review_pages(web):
+    from tests.test_web_admin import PORTAGE, edit_form, replace, stored  # "Babies and young children under 5", ages 0 to 4
+
+    await web.sign_in("editor")
+    page = await (await web.get(f"/admin/services/{PORTAGE}")).text()
+    assert 'id="age-warning"' not in page
+    assert "Check the ages" not in await (await web.get("/admin/review")).text()
+
+    response = await web.submit(
+        f"/admin/services/{PORTAGE}/edit", replace(await edit_form(web), maximum_age="11"), form_page="/admin"
+    )
+    assert response.status == 303  # a warning, not an error: the change is saved
+    assert stored(web, PORTAGE)[0]["maximum_age"] == 11.0
+    page = await (await web.get(response.headers["Location"])).text()
+    assert "Changes saved" in page and 'id="age-warning"' in page
+    assert "\u201cunder 5\u201d, but the maximum age is 11" in page
+    review = await (await web.get("/admin/review")).text()
+    row = review[review.index(f"/admin/services/{PORTAGE}/edit") :].split("</tr>")[0]
+    assert "Check the ages: \u201cWho it\u2019s for\u201d says \u201cunder 5\u201d, but the maximum age is 11" in row
+
+    await web.submit(f"/admin/services/{PORTAGE}/edit", replace(await edit_form(web), maximum_age="4"), form_page="/admin")
+    page = await (await web.get(f"/admin/services/{PORTAGE}")).text()
+    assert 'id="age-warning"' not in page
+    assert "Check the ages" not in (await (await web.get("/admin/review")).text())
