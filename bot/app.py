@@ -18,7 +18,7 @@ from bot.retention import Retention
 from bot.routing import RasaRouter
 from bot.security import RateLimiter, make_rate_limiter
 from bot.throttle import SignInThrottle
-from bot.views import admin, admin_data, console, openreferral, oversight, public, widget
+from bot.views import admin, admin_data, admin_import, console, openreferral, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
 from knowledge.kb import KnowledgeBase
 from knowledge.outage_helpline import OutageHelpline
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app["jinja"].globals["retention_days"] = settings.retention_days
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)
-    for module in (public, widget, console, admin, admin_data, oversight, openreferral):
+    for module in (public, widget, console, admin, admin_data, admin_import, oversight, openreferral):
         module.setup(app)
     app["retention"] = Retention(app[console.STORE], kb.engine, settings.retention_days)
     app.on_cleanup.append(_close_limiter)
