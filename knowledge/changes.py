@@ -25,6 +25,8 @@ from knowledge.records import Dataset
 from knowledge.store import organization_to_record, service_query, service_to_record
 
 RETIRED_STATUS = "inactive"
+GONE_STATUSES = (RETIRED_STATUS, "defunct")
+"""Services already gone from the directory: never counted as left out."""
 CHUNK = 500
 """Ids per IN (...) query: well inside every database's limit on bound parameters."""
 
@@ -44,7 +46,7 @@ class ChangePlan:
     organisations_added: list[dict] = field(default_factory=list)
     organisations_changed: dict[str, dict[str, list]] = field(default_factory=dict)
     absent: list[dict] = field(default_factory=list)
-    """Offered services in scope that the dataset does not list: {id, name, version}, by id."""
+    """Services in scope, not already gone, that the dataset does not list: {id, name, version}, by id."""
     names: dict[str, str] = field(default_factory=dict)
     """Service and organisation id -> its name now (after the change, for new and changed ones)."""
     versions: dict[str, int] = field(default_factory=dict)
@@ -125,7 +127,7 @@ def plan_changes(session: Session, dataset: Dataset, absent_scope=None, stored: 
         listed = set(ids)
         rows = session.execute(
             select(m.Service.id, m.Service.name, m.Service.version)
-            .where(absent_scope, m.Service.status != RETIRED_STATUS)
+            .where(absent_scope, m.Service.status.notin_(GONE_STATUSES))
             .order_by(m.Service.id)
         )
         for sid, name, version in rows:
