@@ -45,6 +45,7 @@ class ChangePlan:
     services_unchanged: list[str] = field(default_factory=list)
     organisations_added: list[dict] = field(default_factory=list)
     organisations_changed: dict[str, dict[str, list]] = field(default_factory=dict)
+    organisations_unchanged: list[str] = field(default_factory=list)
     absent: list[dict] = field(default_factory=list)
     """Services in scope, not already gone, that the dataset does not list: {id, name, version}, by id."""
     names: dict[str, str] = field(default_factory=dict)
@@ -73,21 +74,34 @@ class ChangePlan:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _load(session: Session, query, model, ids: list[str]) -> dict:
+    found: dict = {}
+    for start in range(0, len(ids), CHUNK):
+        found.update({row.id: row for row in session.execute(query.where(model.id.in_(ids[start : start + CHUNK]))).scalars()})
+    return found
+
+
 def stored_services(session: Session, ids: list[str]) -> dict[str, m.Service]:
     """The stored services with these ids, children loaded, in chunks."""
-    found: dict[str, m.Service] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        found.update({s.id: s for s in session.execute(service_query().where(m.Service.id.in_(chunk))).scalars()})
-    return found
+    return _load(session, service_query(), m.Service, ids)
 
 
-def _stored_organisations(session: Session, ids: list[str]) -> dict[str, m.Organization]:
-    found: dict[str, m.Organization] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        found.update({o.id: o for o in session.execute(select(m.Organization).where(m.Organization.id.in_(chunk))).scalars()})
-    return found
+def _compare(plan: ChangePlan, kind: str, records: list[dict], stored: dict, to_record) -> tuple[list, dict, list]:
+    """(records to add, id -> changed fields, ids unchanged); notes each record's name and stored version in `plan`."""
+    added, changed, unchanged = [], {}, []
+    for record in records:
+        existing = stored.get(record["id"])
+        plan.names[record["id"]] = record.get("name") or (existing.name if existing else record["id"])
+        if existing is None:
+            added.append(record)
+            continue
+        plan.versions[f"{kind}:{existing.id}"] = existing.version
+        fields = differences(to_record(existing), record)
+        if fields:
+            changed[record["id"]] = fields
+        else:
+            unchanged.append(record["id"])
+    return added, changed, unchanged
 
 
 def plan_changes(session: Session, dataset: Dataset, absent_scope=None, stored: dict[str, m.Service] | None = None) -> ChangePlan:
@@ -97,32 +111,17 @@ def plan_changes(session: Session, dataset: Dataset, absent_scope=None, stored: 
     dataset does not list them (None: none do); stored: services the caller has already loaded.
     """
     plan = ChangePlan()
-    org_ids = [org["id"] for _row, org in dataset.organizations if org.get("id")]
-    organisations = _stored_organisations(session, org_ids)
-    for _row, org in dataset.organizations:
-        existing = organisations.get(org["id"])
-        plan.names[org["id"]] = org.get("name") or (existing.name if existing else org["id"])
-        if existing is None:
-            plan.organisations_added.append(org)
-            continue
-        plan.versions[f"organization:{existing.id}"] = existing.version
-        changed = differences(organization_to_record(existing), org)
-        if changed:
-            plan.organisations_changed[org["id"]] = changed
-    ids = [record["id"] for _row, record in dataset.services if record.get("id")]
-    services = stored if stored is not None else stored_services(session, ids)
-    for _row, record in dataset.services:
-        service = services.get(record["id"])
-        plan.names[record["id"]] = record.get("name") or record["id"]
-        if service is None:
-            plan.services_added.append(record)
-            continue
-        plan.versions[f"service:{service.id}"] = service.version
-        changed = differences(service_to_record(service), record)
-        if changed:
-            plan.services_changed[record["id"]] = changed
-        else:
-            plan.services_unchanged.append(record["id"])
+    organisations = [org for _row, org in dataset.organizations]
+    existing = _load(session, select(m.Organization), m.Organization, [o["id"] for o in organisations if o.get("id")])
+    plan.organisations_added, plan.organisations_changed, plan.organisations_unchanged = _compare(
+        plan, "organization", organisations, existing, organization_to_record
+    )
+    services = [record for _row, record in dataset.services]
+    ids = [record["id"] for record in services if record.get("id")]
+    existing = stored if stored is not None else stored_services(session, ids)
+    plan.services_added, plan.services_changed, plan.services_unchanged = _compare(
+        plan, "service", services, existing, service_to_record
+    )
     if absent_scope is not None:
         listed = set(ids)
         rows = session.execute(
