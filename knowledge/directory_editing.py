@@ -789,13 +789,14 @@ def _quality_rows(dataset: Dataset, today: date) -> list[tuple[str, int, list[st
     return [(label, summary.counts.get(check, 0), summary.examples.get(check, [])[:5]) for check, label in QUALITY_CHECKS.items()]
 
 
-def check_file(session: Session, dataset: Dataset, today: date | None = None) -> FileCheck:
-    """Validate a file against the knowledge base and say what an import would do; writes nothing."""
+def check_file(session: Session, dataset: Dataset, today: date | None = None, *, dry_run: bool = True) -> FileCheck:
+    """Validate a file against the knowledge base and say what an import would do (unless not dry_run:
+    the import preview works out its own plan); writes nothing."""
     today = today or date.today()
     problems = check_dataset(session, dataset, today)
     problems.sort(key=lambda p: (p.severity != "error", p.row or 0))
     result = FileCheck(len(dataset.services), len(dataset.organizations), problems, _quality_rows(dataset, today))
-    if not result.errors:
+    if dry_run and not result.errors:
         result.would = import_dataset(session, dataset, dry_run=True, today=today)
     return result
 

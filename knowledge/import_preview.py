@@ -90,7 +90,7 @@ def unpack(text: str) -> bytes:
 def preview_file(session: Session, filename: str, content: bytes, fmt: str = "", today: date | None = None) -> Preview:
     """Check a file and work out what importing it would do; writes nothing (FileFormatError if unreadable)."""
     dataset = read_upload(filename, content, fmt or None)
-    check = check_file(session, dataset, today or date.today())
+    check = check_file(session, dataset, today or date.today(), dry_run=False)
     plan = None if check.errors else plan_changes(session, dataset, RETIRE_SCOPE)
     file_hash = hashlib.sha256(content).hexdigest()
     digest = plan.digest(file_hash, upload_format(filename, fmt or None)) if plan else ""
