@@ -77,7 +77,7 @@ async def test_services_left_out_are_kept_unless_retiring_them_is_ticked(web):
     page = await (await upload(web, part, "part.json")).text()
     left_out = [s["id"] for s in data["services"][3:] if s["status"] not in ("inactive", "defunct")]
     assert 0 < len(left_out) < len(data["services"]) - 3  # retired and defunct ones are not "left out": they are gone
-    assert f"Services not in this file ({len(left_out)})" in page
+    assert f"Services not in this file ({len(left_out)})</caption>" in page
     assert "they will be kept as they are" in page and 'name="retire_absent" type="checkbox" value="yes"' in page
     assert 'name="retire_absent" type="checkbox" value="yes" checked' not in page  # off by default
 
