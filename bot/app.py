@@ -17,7 +17,7 @@ from bot.middlewares import browser_session, error_pages, security_headers
 from bot.render import make_environment
 from bot.retention import Retention
 from bot.routing import RasaRouter
-from bot.views import admin, admin_data, console, openreferral, oversight, public, widget
+from bot.views import admin, admin_data, admin_import, console, openreferral, oversight, public, widget
 from knowledge.db import PROJECT_ROOT
 from knowledge.kb import KnowledgeBase
 from knowledge.outage_helpline import OutageHelpline
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app["jinja"].globals["callback_retention_days"] = min(settings.callback_retention_days, settings.retention_days)
     app.on_startup.append(_open_rasa_client)
     app.on_cleanup.append(_close)
-    for module in (public, widget, console, admin, admin_data, oversight, openreferral):
+    for module in (public, widget, console, admin, admin_data, admin_import, oversight, openreferral):
         module.setup(app)
     app["retention"] = Retention(app[console.STORE], kb.engine, settings.retention_days, settings.callback_retention_days)
     if _periodic_jobs(settings):

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from knowledge import models as m
+from knowledge.changes import plan_changes
 from knowledge.db import PROJECT_ROOT, database_url, make_engine, make_session_factory
 from knowledge.formats import FileFormatError, guess_format, read_file
+from knowledge.import_preview import RETIRE_SCOPE, plan_lines
 from knowledge.importer import ImportRejected, check_dataset, export_records, export_text, import_dataset
 from knowledge.kb import KnowledgeBase
 from knowledge.schema import migrate
@@ -65,16 +67,20 @@ def cmd_validate(args) -> int:
 def cmd_import(args) -> int:
     dataset = read_file(Path(args.file), args.format)
     sessions = make_session_factory(make_engine(args.database))
+    plan = None
     try:
         with sessions.begin() as session:
             report = import_dataset(session, dataset, dry_run=args.dry_run)
             if args.dry_run:
+                plan = plan_changes(session, dataset, RETIRE_SCOPE)
                 session.rollback()
     except ImportRejected as rejected:
         print(f"Import rejected: {rejected}. Problems:")
         _print_problems(rejected.problems, 200)
         return 1
     print(report.summary())
+    for line in plan_lines(plan) if plan else []:
+        print(line)
     return 0
 
 
@@ -174,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("file")
         p.add_argument("--format", choices=("json", "yaml", "csv"))
         if name == "import":
-            p.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+            p.add_argument(
+                "--dry-run", action="store_true", help="say what would be added and changed, field by field; write nothing"
+            )
         if name == "validate":
             p.add_argument("--all", action="store_true", help="list every problem (default: the first 200)")
         p.set_defaults(func=func)

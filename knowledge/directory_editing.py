@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge import models as m
+from knowledge.age_wording import disagreements as age_disagreements
 from knowledge.audit import NotFound, ValidationFailed, changed_fields, check_fingerprint, check_version, record_change  # noqa: F401 (the errors callers catch)
 from knowledge.formats import FORMATS, READ_FORMATS, FileFormatError, read_text
 from knowledge.importer import ImportReport, check_dataset, export_text, import_dataset  # noqa: F401 (export_text for the views)
@@ -670,6 +671,8 @@ class DueReview:
     version: int
     gaps: list[str] = field(default_factory=list)
     """What the record lacks that the assistant needs (age range, tier, need tags), in plain words."""
+    warnings: list[str] = field(default_factory=list)
+    """Where its ages and its "who it's for" text disagree (knowledge.age_wording)."""
 
 
 def _gaps(service: m.Service) -> list[str]:
@@ -695,10 +698,13 @@ def services_due_review(session: Session, today: date | None = None) -> list[Due
         reviewed = service.last_reviewed or service.assured_date
         interval = service.review_interval_days or 365
         gaps = _gaps(service)
-        if gaps or review_due(reviewed, interval, today):
+        warnings = age_disagreements(service.minimum_age, service.maximum_age, service.who_for)
+        if gaps or warnings or review_due(reviewed, interval, today):
             when = reviewed + timedelta(days=interval) if reviewed else None
             due.append(
-                DueReview(service.id, service.name, org_name, service.status, reviewed, interval, when, service.version, gaps)
+                DueReview(
+                    service.id, service.name, org_name, service.status, reviewed, interval, when, service.version, gaps, warnings
+                )
             )
     return sorted(due, key=lambda d: (d.due or date.min, d.name.casefold(), d.id))
 
@@ -783,13 +789,14 @@ def _quality_rows(dataset: Dataset, today: date) -> list[tuple[str, int, list[st
     return [(label, summary.counts.get(check, 0), summary.examples.get(check, [])[:5]) for check, label in QUALITY_CHECKS.items()]
 
 
-def check_file(session: Session, dataset: Dataset, today: date | None = None) -> FileCheck:
-    """Validate a file against the knowledge base and say what an import would do; writes nothing."""
+def check_file(session: Session, dataset: Dataset, today: date | None = None, *, dry_run: bool = True) -> FileCheck:
+    """Validate a file against the knowledge base and say what an import would do (unless not dry_run:
+    the import preview works out its own plan); writes nothing."""
     today = today or date.today()
     problems = check_dataset(session, dataset, today)
     problems.sort(key=lambda p: (p.severity != "error", p.row or 0))
     result = FileCheck(len(dataset.services), len(dataset.organizations), problems, _quality_rows(dataset, today))
-    if not result.errors:
+    if dry_run and not result.errors:
         result.would = import_dataset(session, dataset, dry_run=True, today=today)
     return result
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from knowledge import models as m
 from knowledge import sync_digests
 from knowledge.audit import record_change
+from knowledge.changes import differences
 from knowledge.formats import read_structured
 from knowledge.importer import ImportRejected, import_dataset
 from knowledge.records import EXTENSION_KEY, OUR_TAXONOMIES, attribute_terms, term_taxonomy
@@ -179,10 +180,6 @@ def _keep_annotations(record: dict, stored: dict, annotated: bool) -> None:
         record["service_areas"] = list(stored["service_areas"])
 
 
-def _differences(before: dict, after: dict) -> dict[str, list]:
-    return {name: [before.get(name), after.get(name)] for name in after if name != "id" and before.get(name) != after.get(name)}
-
-
 def apply_feed(session: Session, base_url: str, items: list, actor: str = "sync", *, full: bool = False) -> SyncReport:
     """Apply a complete feed in the caller's transaction (SyncFailed, and nothing written, if it is invalid).
 
@@ -216,7 +213,7 @@ def apply_feed(session: Session, base_url: str, items: list, actor: str = "sync"
     report.unchanged = len(result.unchanged) + len(passed_over)
     records = {record["id"]: record for _row, record in dataset.services}
     for sid in result.updated:
-        report.changed[sid] = _differences(before[sid], records[sid])
+        report.changed[sid] = differences(before[sid], records[sid])
     for sid in ids:
         service = stored.get(sid) or session.get(m.Service, sid)
         if service.source_url != base_url:

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from knowledge.age_wording import disagreements as age_disagreements
 from knowledge.records import GSS_CODE, Dataset, Problem
 from knowledge.text import loose
 from knowledge.vocabulary import (
@@ -36,6 +37,7 @@ QUALITY_CHECKS = {
     "review_overdue": "past its review date",
     "no_tier": "no tier (universal, targeted or specialist)",
     "no_access_route": "no access route",
+    "age_wording": "ages and \u201cwho it is for\u201d disagree",
 }
 
 
@@ -200,6 +202,8 @@ def quality_checks(record: dict, today: date) -> list[str]:
         gaps.append("no_tier")
     if not record["access_route"]:
         gaps.append("no_access_route")
+    if age_disagreements(record["minimum_age"], record["maximum_age"], record["who_for"]):
+        gaps.append("age_wording")
     return gaps
 
 

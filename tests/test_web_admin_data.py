@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -49,6 +50,7 @@ POST_ROUTES = [
     "/admin/postcodes/PO9/remove",
     "/admin/review/any-service/reviewed",
     "/admin/import",
+    "/admin/import/apply",
     "/admin/taxonomy-mapping/1",
 ]
 
@@ -91,14 +93,29 @@ def signpost_form(**changes) -> dict:
     return form
 
 
-async def upload(web, content: str | bytes, filename: str, action: str, fmt: str = ""):
+async def upload(web, content: str | bytes, filename: str, fmt: str = ""):
+    """Step one of an import: the preview of what the file would do."""
     token = await web.csrf()
     data = aiohttp.FormData()
     data.add_field("csrf_token", token)
-    data.add_field("action", action)
     data.add_field("format", fmt)
     data.add_field("file", content.encode("utf-8") if isinstance(content, str) else content, filename=filename)
     return await web.post("/admin/import", data=data, allow_redirects=False)
+
+
+def apply_form(page: str) -> dict[str, str]:
+    """The hidden fields of the preview's Apply form (the file, its digest and the CSRF token)."""
+    form = page[page.index('id="apply-form"') :].split("</form>")[0]
+    return {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+
+
+async def import_file(web, content: str | bytes, filename: str, fmt: str = "", retire: bool = False):
+    """Preview the file, then apply it as the administrator would (ticking "retire" if asked)."""
+    page = await (await upload(web, content, filename, fmt)).text()
+    fields = apply_form(page)
+    if retire:
+        fields["retire_absent"] = "yes"
+    return await web.post("/admin/import/apply", data=fields, allow_redirects=False)
 
 
 async def export(web, fmt: str) -> str:
@@ -467,15 +484,15 @@ async def test_import_of_an_exported_file_with_one_change_updates_exactly_one(we
     with web.kb.sessions() as s:
         old_max = s.get(m.Service, target["id"]).maximum_age
 
-    response = await upload(web, changed, "changed.json", "check")
+    response = await upload(web, changed, "changed.json")
     assert response.status == 200
     page = await response.text()
-    assert "No errors: this file can be imported" in page and "update 1 and leave" in page
+    assert "No errors: this file can be imported" in page and "add 0, change 1, leave" in page
     with web.kb.sessions() as s:
-        assert s.get(m.Service, target["id"]).maximum_age == old_max  # checking writes nothing
+        assert s.get(m.Service, target["id"]).maximum_age == old_max  # previewing writes nothing
     assert audits(web.kb, "import") == []
 
-    response = await upload(web, changed, "changed.json", "import")
+    response = await import_file(web, changed, "changed.json")
     assert response.status == 200
     page = await response.text()
     assert "changed.json was imported" in page
@@ -488,11 +505,9 @@ async def test_import_of_an_exported_file_with_one_change_updates_exactly_one(we
     (service_audit,) = audits(web.kb, "service")
     assert service_audit.entity_id == target["id"] and service_audit.after["maximum_age"] == target["maximum_age"]
 
-    response = await upload(web, changed, "changed.json", "import")
-    page = await response.text()
-    assert response.status == 200 and "nothing needed changing" in page
-    assert re.search(r"Services updated</dt><dd class=\"govuk-summary-list__value\">0<", page)
-    assert len(audits(web.kb, "service")) == 1 and len(audits(web.kb, "import")) == 2
+    page = await (await upload(web, changed, "changed.json")).text()
+    assert "Nothing would change" in page and 'id="apply-form"' not in page
+    assert len(audits(web.kb, "service")) == 1 and len(audits(web.kb, "import")) == 1
 
 
 async def test_a_file_with_one_bad_row_imports_nothing_and_lists_the_row_and_field(web):
@@ -506,10 +521,10 @@ async def test_a_file_with_one_bad_row_imports_nothing_and_lists_the_row_and_fie
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    response = await upload(web, out.getvalue(), "bad.csv", "import")
-    assert response.status == 400
+    response = await upload(web, out.getvalue(), "bad.csv")
+    assert response.status == 200
     page = await response.text()
-    assert "nothing was imported" in page.lower()
+    assert "can't be imported until the errors are fixed" in page and 'id="apply-form"' not in page
     # CSV line 5 (header is line 1), the field, and the message, in the problems table
     assert re.search(
         r"<td class=\"govuk-table__cell\">5</td>\s*<td[^>]*>" + re.escape(rows[3]["id"]) + r"</td>\s*<td[^>]*>minimum_age</td>",
@@ -518,8 +533,6 @@ async def test_a_file_with_one_bad_row_imports_nothing_and_lists_the_row_and_fie
     assert "expected a number" in page
     assert await export(web, "csv") == original
     assert audits(web.kb, "import") == [] and audits(web.kb, "service") == []
-    response = await upload(web, out.getvalue(), "bad.csv", "check")
-    assert response.status == 200 and "can't be imported until the errors are fixed" in await response.text()
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml", "csv"])
@@ -528,32 +541,30 @@ async def test_export_round_trip_changes_nothing(web, fmt):
     text = await export(web, fmt)
     if fmt == "yaml":
         assert yaml.safe_load(text)["services"]
-    response = await upload(web, text, f"everything.{fmt}", "import")
+    response = await upload(web, text, f"everything.{fmt}")
     page = await response.text()
-    assert response.status == 200 and "nothing needed changing" in page
+    assert response.status == 200 and "Nothing would change" in page and 'id="apply-form"' not in page
     services = count(web.kb, m.Service)
-    assert re.search(rf"Services unchanged</dt><dd class=\"govuk-summary-list__value\">{services}<", page)
+    assert f"add 0, change 0, leave {services} unchanged" in page
     assert audits(web.kb, "service") == []
 
 
 async def test_the_format_can_be_chosen_when_the_name_does_not_say(web):
     await web.sign_in("editor")
     text = await export(web, "yaml")
-    response = await upload(web, text, "services.txt", "check")
+    response = await upload(web, text, "services.txt")
     assert response.status == 400 and "name it .json, .ndjson, .yaml, .csv or .zip" in await response.text()
-    response = await upload(web, text, "services.txt", "check", fmt="yaml")
+    response = await upload(web, text, "services.txt", fmt="yaml")
     assert response.status == 200 and "No errors" in await response.text()
 
 
 async def test_unreadable_uploads_are_400_with_a_plain_message(web):
     await web.sign_in("editor")
-    response = await upload(web, "{not json", "services.json", "import")
+    response = await upload(web, "{not json", "services.json")
     assert response.status == 400 and "not valid JSON" in await response.text()
-    response = await upload(web, "Café".encode("latin-1"), "services.csv", "check")
+    response = await upload(web, "Café".encode("latin-1"), "services.csv")
     assert response.status == 400 and "not UTF-8 text" in await response.text()
-    response = await upload(web, "[]", "services.json", "explode")
-    assert response.status == 400
-    response = await web.submit("/admin/import", {"action": "import"})
+    response = await web.submit("/admin/import", {"format": "json"})
     assert response.status == 400 and "Choose a file to upload" in await response.text()
     assert audits(web.kb, "import") == []
 

@@ -15,6 +15,7 @@ from bot.pagination import filters_from, page_links
 from bot.render import redirect, render
 from knowledge import editing
 from knowledge import models as m
+from knowledge.age_wording import disagreements as age_disagreements
 from knowledge.audit import EditConflict
 from knowledge.store import organization_to_record
 from knowledge.validation import review_due
@@ -227,6 +228,7 @@ async def service_detail(request: web.Request) -> web.Response:
         saved=SAVED_MESSAGES.get(request.query.get("saved", ""), ""),
         display=editing.display,
         offered=record["status"] == "active",
+        age_warnings=age_disagreements(record["minimum_age"], record["maximum_age"], record["who_for"]),
     )
 
 

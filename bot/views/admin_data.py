@@ -1,5 +1,5 @@
 """Editors' pages for the rest of the directory: signposts, need synonyms, places and postcodes,
-the "needs review" list, and importing and exporting the knowledge base from the browser.
+the "needs review" list, and exporting the knowledge base (importing is in bot.views.admin_import).
 
 Handlers are thin: the rules live in knowledge.directory_editing, which validates, audits and
 writes in the transaction the handler opens.
@@ -22,8 +22,7 @@ from knowledge import directory_editing as de
 from knowledge import listing
 from knowledge import models as m
 from knowledge.audit import EditConflict, fingerprint
-from knowledge.formats import FORMATS, FileFormatError
-from knowledge.importer import ImportRejected
+from knowledge.formats import FORMATS
 from knowledge.taxonomy_mapping import list_mappings, set_mapping
 from knowledge.vocabulary import SIGNPOST_KINDS, SIGNPOST_SCOPES
 
@@ -552,70 +551,6 @@ async def review_done(request: web.Request) -> web.Response:
 
 
 # --- Import and export --------------------------------------------------------------------------
-
-
-def _import_page(request, status=200, **context) -> web.Response:
-    page = {
-        "errors": {},
-        "check": None,
-        "report": None,
-        "rejected": None,
-        "filename": "",
-        "fmt": "",
-        "formats": [("json", "JSON"), ("yaml", "YAML"), ("csv", "CSV")],
-    }
-    page.update(context)
-    return render(request, "admin/import.html", status=status, title="Import services", **page)
-
-
-@routes.get("/admin/import")
-@requires("edit")
-async def import_form(request: web.Request) -> web.Response:
-    return _import_page(request)
-
-
-@routes.post("/admin/import")
-@requires("edit")
-async def import_upload(request: web.Request) -> web.Response:
-    form = await request.post()
-    action = str(form.get("action", ""))
-    chosen = str(form.get("format", "")) or None
-    upload = form.get("file")
-    if action not in ("check", "import"):
-        return _import_page(
-            request, 400, errors={"file": "Choose \u201cCheck the file\u201d or \u201cImport\u201d"}, fmt=chosen or ""
-        )
-    if not isinstance(upload, web.FileField) or not upload.filename:
-        return _import_page(request, 400, errors={"file": "Choose a file to upload"}, fmt=chosen or "")
-    filename = upload.filename
-    try:
-        dataset = de.read_upload(filename, upload.file.read(), chosen)
-    except FileFormatError as error:
-        return _import_page(request, 400, errors={"file": f"{filename}: {error}"}, filename=filename, fmt=chosen or "")
-    today = date.today()
-    if action == "check":
-        with _kb(request).sessions() as session:
-            check = de.check_file(session, dataset, today)
-            session.rollback()
-        return _import_page(request, check=check, filename=filename, fmt=chosen or "")
-    with _kb(request).sessions() as session:
-        try:
-            with session.begin():
-                report = de.import_file(session, _actor(request), filename, dataset, today)
-        except ImportRejected as rejected:
-            problems = sorted(rejected.problems, key=lambda p: (p.severity != "error", p.row or 0))
-            return _import_page(
-                request,
-                400,
-                rejected=problems,
-                filename=filename,
-                fmt=chosen or "",
-                errors={
-                    "file": f"{filename} has {len([p for p in problems if p.severity == 'error'])} "
-                    "problem(s) to fix: nothing was imported"
-                },
-            )
-    return _import_page(request, report=report, filename=filename, fmt=chosen or "")
 
 
 @routes.get("/admin/export")
