@@ -1,7 +1,7 @@
 """Editors' pages for the rest of the directory: signposts, need synonyms, places and postcodes,
 the "needs review" list, and importing and exporting the knowledge base from the browser.
 
-Handlers are thin: the rules live in knowledge.directory_editing, which validates, audits and
+Handlers are thin: the rules live in knowledge.editing, which validates, audits and
 writes in the transaction the handler opens.
 """
 
@@ -11,13 +11,12 @@ from datetime import date
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.auth import requires
 from bot.render import redirect, render
-from knowledge import directory_editing as de
+from knowledge import editing as de
 from knowledge import models as m
-from knowledge.audit import EditConflict, fingerprint
+from knowledge.audit import EditConflict
 from knowledge.formats import FORMATS, FileFormatError
 from knowledge.importer import ImportRejected
 from knowledge.taxonomy_mapping import list_mappings, set_mapping
@@ -31,6 +30,7 @@ DONE = {
     "signpost-removed": "Signpost removed. The assistant no longer suggests it.",
     "synonym-added": "Word added. The assistant understands it from its next message, without retraining.",
     "synonym-removed": "Word removed.",
+    "synonym-saved": "Word saved. The assistant reads it this way from its next message.",
     "place-added": "Place added. The assistant recognises it from its next message.",
     "place-saved": "Place saved.",
     "place-removed": "Place removed.",
@@ -208,9 +208,7 @@ async def signpost_update(request: web.Request) -> web.Response:
             with session.begin():
                 de.update_signpost(session, _actor(request), signpost_id, form, form.get("version"))
         except EditConflict as conflict:
-            return _conflict_page(request, form, signpost_id, conflict.current)
-        except StaleDataError:
-            return _conflict_page(request, form, signpost_id, _current_signpost(request, signpost_id))
+            return _conflict_page(request, form, signpost_id, conflict.current or _current_signpost(request, signpost_id))
         except de.ValidationFailed as failed:
             choices = _signpost_choices(session)
             return render(
@@ -237,9 +235,8 @@ async def signpost_delete(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.delete_signpost(session, _actor(request), signpost_id, form.get("version"))
-        except (EditConflict, StaleDataError) as conflict:
-            current = conflict.current if isinstance(conflict, EditConflict) else _current_signpost(request, signpost_id)
-            return _conflict_page(request, form, signpost_id, current)
+        except EditConflict as conflict:
+            return _conflict_page(request, form, signpost_id, conflict.current or _current_signpost(request, signpost_id))
     return redirect("/admin/signposts?done=signpost-removed")
 
 
@@ -290,12 +287,58 @@ async def synonym_add(request: web.Request) -> web.Response:
     return redirect(f"/admin/needs?done=synonym-added#need-{code}")
 
 
+def _synonym_page(request, values: dict, version, status: int = 200, errors: dict | None = None) -> web.Response:
+    code = request.match_info["code"]
+    with _kb(request).sessions() as session:
+        need_name = dict(de.need_choices(session)).get(code, code)
+    return render(
+        request, "admin/synonym_form.html", status=status, title=f"Change a word for {need_name}", code=code,
+        synonym_id=request.match_info["id"], need_name=need_name, values=values, version=version,
+        kinds=list(de.SYNONYM_KINDS.items()), errors=errors or {},
+    )  # fmt: skip
+
+
+@routes.get("/admin/needs/{code}/synonyms/{id}/edit")
+@requires("edit")
+async def synonym_edit(request: web.Request) -> web.Response:
+    with _kb(request).sessions() as session:
+        synonym = de.get_synonym(session, request.match_info["code"], request.match_info["id"])
+        values, version = {"phrase": synonym.phrase, "kind": synonym.kind}, synonym.version
+    return _synonym_page(request, values, version)
+
+
+@routes.post("/admin/needs/{code}/synonyms/{id}/edit")
+@requires("edit")
+async def synonym_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    code, values = request.match_info["code"], {"phrase": str(form.get("phrase", "")), "kind": str(form.get("kind", ""))}
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.update_synonym(
+                    session, _actor(request), code, request.match_info["id"], **values, expected_version=form.get("version")
+                )
+        except de.ValidationFailed as failed:
+            return _synonym_page(request, values, form.get("version"), 400, failed.errors)
+        except EditConflict as conflict:
+            current = conflict.current or {}
+            message = (
+                f"Someone else changed this word since you opened it: it now reads \u201c{current.get('phrase')}\u201d. "
+                "Nothing was saved: check it and save again."
+            )
+            with session.begin():
+                version = de.get_synonym(session, code, request.match_info["id"]).version
+            return _synonym_page(request, values, version, 409, {"phrase": message})
+    return redirect(f"/admin/needs?done=synonym-saved#need-{code}")
+
+
 @routes.post("/admin/needs/{code}/synonyms/{id}/remove")
 @requires("edit")
 async def synonym_remove(request: web.Request) -> web.Response:
+    form = await request.post()
     code = request.match_info["code"]
     with _kb(request).sessions.begin() as session:
-        de.remove_synonym(session, _actor(request), code, request.match_info["id"])
+        de.remove_synonym(session, _actor(request), code, request.match_info["id"], form.get("version"))
     return redirect(f"/admin/needs?done=synonym-removed#need-{code}")
 
 
@@ -439,9 +482,15 @@ async def place_edit(request: web.Request) -> web.Response:
         values=values,
         errors={},
         place_id=record["id"],
-        fingerprint=fingerprint(record),
+        version=de.get_place(session, record["id"]).version,
         **choices,
     )
+
+
+def _place_version(request) -> int | None:
+    """The place's version now (after a conflict), so saving the kept values again overwrites knowingly."""
+    with _kb(request).sessions() as session:
+        return de.get_place(session, request.match_info["id"]).version
 
 
 @routes.post("/admin/places/{id}/edit")
@@ -451,7 +500,7 @@ async def place_update(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
         try:
             with session.begin():
-                place = de.update_place(session, _actor(request), request.match_info["id"], form, form.get("fingerprint"))
+                place = de.update_place(session, _actor(request), request.match_info["id"], form, form.get("version"))
                 name = place.name
         except (de.ValidationFailed, EditConflict) as failed:
             conflict = isinstance(failed, EditConflict)
@@ -465,7 +514,7 @@ async def place_update(request: web.Request) -> web.Response:
                 values=_place_values(form),
                 errors=errors,
                 place_id=request.match_info["id"],
-                fingerprint=fingerprint(failed.current) if conflict else str(form.get("fingerprint", "")),
+                version=_place_version(request) if conflict else str(form.get("version", "")),
                 **choices,
             )
     return redirect(f"/admin/places?done=place-saved&q={_quote(name)}")
@@ -474,8 +523,9 @@ async def place_update(request: web.Request) -> web.Response:
 @routes.post("/admin/places/{id}/remove")
 @requires("edit")
 async def place_remove(request: web.Request) -> web.Response:
+    form = await request.post()
     with _kb(request).sessions.begin() as session:
-        de.delete_place(session, _actor(request), request.match_info["id"])
+        de.delete_place(session, _actor(request), request.match_info["id"], form.get("version"))
     return redirect("/admin/places?done=place-removed")
 
 
@@ -488,17 +538,22 @@ async def postcode_set(request: web.Request) -> web.Response:
             with session.begin():
                 row, _created = de.set_postcode(session, _actor(request), form)
                 code = row.outward_code
-        except de.ValidationFailed as failed:
+        except (de.ValidationFailed, EditConflict) as failed:
             values = {name: str(form.get(name, "")) for name in ("outward_code", "district_gss", "authority_gss", "note")}
-            return _places_page(request, 400, failed.errors, values)
+            if isinstance(failed, de.ValidationFailed):
+                return _places_page(request, 400, failed.errors, values)
+            values["version"] = session.get(m.PostcodeDistrict, failed.entity_id).version
+            message = f"{failed.entity_id} is already listed (see below), or was changed meanwhile. Save again to move it."
+            return _places_page(request, 409, {"outward_code": message}, values)
     return redirect(f"/admin/places?done=postcode-saved&q={code}")
 
 
 @routes.post("/admin/postcodes/{code}/remove")
 @requires("edit")
 async def postcode_remove(request: web.Request) -> web.Response:
+    form = await request.post()
     with _kb(request).sessions.begin() as session:
-        de.delete_postcode(session, _actor(request), request.match_info["code"])
+        de.delete_postcode(session, _actor(request), request.match_info["code"], form.get("version"))
     return redirect("/admin/places?done=postcode-removed")
 
 
@@ -522,7 +577,7 @@ async def review_done(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.mark_reviewed(session, _actor(request), service_id, form.get("version"), date.today())
-        except (EditConflict, StaleDataError):
+        except EditConflict:
             service = session.get(m.Service, service_id)
             return render(
                 request,
