@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from knowledge import models as m
+from knowledge.vocabulary import ACCESS_ROUTES, CATEGORIES, SERVICE_STATUSES, TIERS
 
 TEXT = "text"
 LONG_TEXT = "long_text"
@@ -48,6 +49,8 @@ class Field:
     missing: str | None = None
     """Set for a required field: the message when it is missing."""
     default: object = None
+    choices: tuple[str, ...] = ()
+    """For a choice: the values allowed (anything else is an error)."""
 
     @property
     def required(self) -> bool:
@@ -63,6 +66,14 @@ class Children:
     model: type
     csv_prefix: str
     fields: tuple[Field, ...]
+
+    def form_name(self, f: Field) -> str:
+        """The form input (and CSV column) of one field of the first row: `contact_phone`, `location_postcode`."""
+        return f"{self.csv_prefix}_{f.key}"
+
+    @property
+    def form_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.form)
 
 
 @dataclass(frozen=True)
@@ -102,8 +113,10 @@ def max_length(model: type, key: str) -> int | None:
     return getattr(column.type, "length", None) if column is not None else None
 
 
-def _children(key: str, label: str, model: type, prefix: str, *fields: tuple[str, str, str]) -> Children:
-    return Children(key, label, model, prefix, tuple(Field(k, lab, kind) for k, lab, kind in fields))
+def _children(key: str, label: str, model: type, prefix: str, *fields: tuple) -> Children:
+    """Child rows; a field given as (key, label, kind, "form") is shown on the editor's form for the first row."""
+    rows = tuple(Field(k, lab, kind, form="form" in rest) for k, lab, kind, *rest in fields)
+    return Children(key, label, model, prefix, rows)
 
 
 SERVICE = Shape(
@@ -113,10 +126,18 @@ SERVICE = Shape(
         Field("organization_id", "Organisation", TEXT, form=True, missing="a service needs an organisation"),
         Field("name", "Name", TEXT, form=True, missing="a service needs a name"),
         Field("description", "Description", LONG_TEXT, form=True),
-        Field("status", "Status", CHOICE, form=True, default="active"),
-        Field("category", "Category", CHOICE, form=True, local_offer=True, kept_across_sync=True),
-        Field("tier", "Tier", CHOICE, form=True, local_offer=True, kept_across_sync=True),
-        Field("access_route", "Access route", CHOICE, form=True, local_offer=True, kept_across_sync=True),
+        Field("status", "Status", CHOICE, form=True, default="active", choices=SERVICE_STATUSES),
+        Field("category", "Category", CHOICE, form=True, local_offer=True, kept_across_sync=True, choices=tuple(CATEGORIES)),
+        Field("tier", "Tier", CHOICE, form=True, local_offer=True, kept_across_sync=True, choices=tuple(TIERS)),
+        Field(
+            "access_route",
+            "Access route",
+            CHOICE,
+            form=True,
+            local_offer=True,
+            kept_across_sync=True,
+            choices=tuple(ACCESS_ROUTES),
+        ),
         Field("referrers", "Who can refer", LIST, local_offer=True, kept_across_sync=True, default=[]),
         Field("diagnosis_required", "Diagnosis required", BOOL, local_offer=True, kept_across_sync=True, default=False),
         Field("minimum_age", "Minimum age", NUMBER),
@@ -154,8 +175,8 @@ SERVICE = Shape(
             "contact",
             ("name", "Name", TEXT),
             ("title", "Title", TEXT),
-            ("email", "E-mail", TEXT),
-            ("phone", "Phone", TEXT),
+            ("email", "E-mail", TEXT, "form"),
+            ("phone", "Phone", TEXT, "form"),
         ),
         _children(
             "schedules",
@@ -167,19 +188,19 @@ SERVICE = Shape(
             ("byday", "Days", TEXT),
             ("opens_at", "Opens at", TEXT),
             ("closes_at", "Closes at", TEXT),
-            ("description", "Description", LONG_TEXT),
+            ("description", "Opening times", LONG_TEXT, "form"),
         ),
         _children(
             "locations",
             "Locations",
             m.Location,
             "location",
-            ("name", "Venue", TEXT),
-            ("address_1", "Address", TEXT),
-            ("city", "Town or city", TEXT),
-            ("postcode", "Postcode", TEXT),
+            ("name", "Venue", TEXT, "form"),
+            ("address_1", "Address", TEXT, "form"),
+            ("city", "Town or city", TEXT, "form"),
+            ("postcode", "Postcode", TEXT, "form"),
         ),
-    ),  # fmt: skip
+    ),
     system_columns=("source_url", "updated_at", "version"),
 )
 

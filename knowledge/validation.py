@@ -16,12 +16,8 @@ from knowledge.fields import ORGANISATION, SERVICE, TEXT_KINDS, Shape, max_lengt
 from knowledge.records import GSS_CODE, Dataset, Problem
 from knowledge.text import loose
 from knowledge.vocabulary import (
-    ACCESS_ROUTES,
-    CATEGORIES,
     LOCAL_OFFER_MAX_AGE,
-    SERVICE_STATUSES,
     SERVICE_TAGS,
-    TIERS,
 )
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
@@ -152,11 +148,9 @@ def _service_problems(
         for i, item in enumerate(r[children.key], start=1):
             for name, message in _too_long(children.model, item, children.fields):
                 err(f"{children.key}[{i}].{name}", message)
-    if r["status"] not in SERVICE_STATUSES:
-        err("status", f"{r['status']!r} is not one of {', '.join(SERVICE_STATUSES)}")
-    for name, allowed in (("category", CATEGORIES), ("tier", TIERS), ("access_route", ACCESS_ROUTES)):
-        if r[name] is not None and r[name] not in allowed:
-            err(name, f"{r[name]!r} is not one of {', '.join(allowed)}")
+    for f in SERVICE.fields:
+        if f.choices and r[f.key] is not None and r[f.key] not in f.choices:
+            err(f.key, f"{r[f.key]!r} is not one of {', '.join(f.choices)}")
     for name in ("minimum_age", "maximum_age"):
         value = r[name]
         if value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE and not clamp_ages:

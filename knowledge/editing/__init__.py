@@ -79,8 +79,10 @@ from knowledge.editing.places import (
     update_place,
 )
 from knowledge.editing.services import (
+    FORM_CHILDREN,
     RETIRED_STATUS,
     SERVICE,
+    SERVICE_FORM_LABELS,
     SERVICE_LABELS,
     SERVICE_LIST_FIELDS,
     SERVICE_TEXT_FIELDS,
@@ -130,6 +132,8 @@ from knowledge.editing.words import (
 )
 
 __all__ = [
+    "FORM_CHILDREN",
+    "SERVICE_FORM_LABELS",
     "AreaGroup",
     "DueReview",
     "EXPORT_TYPES",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from knowledge.audit import EditConflict, NotFound, ValidationFailed, changed_fields  # noqa: F401 (the errors callers catch)
+from knowledge.fields import SERVICE
 from knowledge.records import Problem
 from knowledge.text import loose
 
@@ -123,19 +124,32 @@ def unique_id(session: Session, model, prefix: str, name: str | None) -> str:
 # --- Problems to form errors -------------------------------------------------------------------
 
 
+FIRST_ROW = re.compile(r"(\w+)\[1\]\.(\w+)")
+CHILD_PREFIX = {c.key: c.csv_prefix for c in SERVICE.children}
+FORM_NAMES = {c.form_name(f) for c in SERVICE.children for f in c.form_fields} | {"cost_amount"}
+"""Form inputs for a child list's first row: the shown fields, and the cost's amount (the cost has its own helper)."""
+
+
 def _form_field(problem_field: str) -> str:
     if problem_field in ("id", "organization.id", "organization.name"):
         return "name"
     if problem_field.startswith("organization."):
         return problem_field.split(".", 1)[1]
-    if problem_field == "cost_options[1].amount":
-        return "cost_amount"
+    first_row = FIRST_ROW.fullmatch(problem_field)
+    if first_row and first_row.group(1) in CHILD_PREFIX:  # the first row's fields are on the form as prefix_field
+        name = f"{CHILD_PREFIX[first_row.group(1)]}_{first_row.group(2)}"
+        if name in FORM_NAMES:
+            return name
     if problem_field.startswith("cost_options"):
         return "cost"
-    if problem_field in ("contacts[1].email", "email"):
+    if problem_field == "email":
         return "contact_email"
     if problem_field.startswith("contacts"):
         return "contact_phone"
+    if problem_field.startswith("locations"):
+        return "location_name"
+    if problem_field.startswith("schedules"):
+        return "schedule_description"
     return problem_field
 
 

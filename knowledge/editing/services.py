@@ -50,6 +50,9 @@ RETIRED_STATUS = "inactive"
 SERVICE_LABELS: dict[str, str] = SERVICE_FIELDS.labels
 SERVICE_TEXT_FIELDS = tuple(f.key for f in SERVICE_FIELDS.fields if f.form and f.kind in TEXT_KINDS)
 """Fields the service form shows as plain text inputs."""
+FORM_CHILDREN = tuple(c for c in SERVICE_FIELDS.children if c.form_fields)
+"""Child lists whose first row the form shows (contact, venue, opening times); further rows are kept as they are."""
+SERVICE_FORM_LABELS = {c.form_name(f): f.label for c in FORM_CHILDREN for f in c.form_fields}
 SERVICE_LIST_FIELDS = ("needs", "service_areas")
 """Form fields that carry several values (checkboxes)."""
 
@@ -185,9 +188,10 @@ def service_form(record: dict) -> dict:
     form["cost_description"] = (first_cost.get("amount_description") or first_cost.get("option") or "") if first_cost else ""
     if form["cost"] == "free" and form["cost_description"] == "Free":
         form["cost_description"] = ""
-    first_contact = (record.get("contacts") or [None])[0] or {}
-    form["contact_phone"] = first_contact.get("phone") or ""
-    form["contact_email"] = first_contact.get("email") or ""
+    for children in FORM_CHILDREN:
+        first = (record.get(children.key) or [None])[0] or {}
+        for f in children.form_fields:
+            form[children.form_name(f)] = first.get(f.key) or ""
     reviewed = record.get("last_reviewed")
     reviewed = date.fromisoformat(reviewed) if reviewed else None
     form["last_reviewed_day"] = str(reviewed.day) if reviewed else ""
@@ -253,11 +257,8 @@ def service_changes_from_form(form: Mapping, base: dict, today: date) -> tuple[d
     else:
         changes["cost_options"] = other_costs
 
-    contacts = copy.deepcopy(base.get("contacts") or [])
-    first_contact = contacts[0] if contacts else {"name": None, "title": None, "email": None, "phone": None}
-    first_contact.update(phone=form_value(form, "contact_phone") or None, email=form_value(form, "contact_email") or None)
-    rest = contacts[1:]
-    changes["contacts"] = [first_contact, *rest] if any(first_contact.values()) else rest
+    for children in FORM_CHILDREN:
+        changes[children.key] = _first_row_from_form(form, children, base)
 
     if form_value(form, "mark_reviewed"):
         changes["last_reviewed"] = changes["assured_date"] = today.isoformat()
@@ -268,6 +269,14 @@ def service_changes_from_form(form: Mapping, base: dict, today: date) -> tuple[d
             reviewed = base.get("last_reviewed")
         changes["last_reviewed"] = reviewed
     return changes, errors
+
+
+def _first_row_from_form(form: Mapping, children, base: dict) -> list[dict]:
+    """The child rows with the first one's shown fields as typed; its other fields and the other rows kept."""
+    rows = copy.deepcopy(base.get(children.key) or [])
+    first = rows[0] if rows else {f.key: None for f in children.fields}
+    first.update({f.key: form_value(form, children.form_name(f)) or None for f in children.form_fields})
+    return [first, *rows[1:]] if any(v is not None for v in first.values()) else rows[1:]
 
 
 def save_service_form(
