@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from knowledge.audit import EditConflict, NotFound, ValidationFailed, changed_fields  # noqa: F401 (the errors callers catch)
+from knowledge.audit import EditConflict, NotFound, ValidationFailed, changed_fields, record_change  # noqa: F401 (the errors callers catch)
 from knowledge.fields import SERVICE
 from knowledge.records import Problem
 from knowledge.text import loose
@@ -58,6 +58,17 @@ def flush(session: Session, entity_type: str, entity_id: str) -> None:
         session.flush()
     except StaleDataError as error:
         raise EditConflict(entity_type, entity_id, None) from error
+
+
+def checked_delete(
+    session: Session, actor: str, entity_type: str, entity_id, row, expected_version, before: dict, summary: str
+) -> dict:
+    """Delete `row` if it is still at the version the editor saw (else EditConflict, nothing written); audited."""
+    check(entity_type, entity_id, row, expected_version, before)
+    session.delete(row)
+    flush(session, entity_type, entity_id)
+    record_change(session, actor, entity_type, entity_id, "delete", before, None, summary)
+    return before
 
 
 # --- Form values -------------------------------------------------------------------------------

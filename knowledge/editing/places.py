@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from knowledge import models as m
 from knowledge.audit import NotFound, ValidationFailed, record_change
-from knowledge.editing.common import check, flush, long_text, one_line
+from knowledge.editing.common import check, checked_delete, flush, long_text, one_line
 from knowledge.places import FULL_POSTCODE, OUTWARD_CODE
 from knowledge.text import loose
 
@@ -141,11 +141,9 @@ def delete_place(session: Session, actor: str, place_id, expected_version) -> di
     """Remove a place the editor saw at `expected_version`; EditConflict if it changed since."""
     place = get_place(session, place_id)
     before = place_to_record(place)
-    check(PLACE, place.id, place, expected_version, before)
-    session.delete(place)
-    flush(session, PLACE, before["id"])
-    record_change(session, actor, PLACE, before["id"], "delete", before, None, f"Removed {before['kind']} {before['name']}")
-    return before
+    return checked_delete(
+        session, actor, PLACE, place.id, place, expected_version, before, f"Removed {before['kind']} {before['name']}"
+    )
 
 
 def postcode_to_record(row: m.PostcodeDistrict) -> dict:
@@ -201,14 +199,8 @@ def delete_postcode(session: Session, actor: str, outward_code: str, expected_ve
     if row is None:
         raise NotFound(f"There is no postcode district {clean_outward_code(outward_code)}")
     before = postcode_to_record(row)
-    check(POSTCODE, row.outward_code, row, expected_version, before)
-    session.delete(row)
-    flush(session, POSTCODE, before["outward_code"])
-    record_change(
-        session, actor, POSTCODE, before["outward_code"], "delete", before, None,
-        f"Removed postcode district {before['outward_code']}",
-    )  # fmt: skip
-    return before
+    summary = f"Removed postcode district {before['outward_code']}"
+    return checked_delete(session, actor, POSTCODE, row.outward_code, row, expected_version, before, summary)
 
 
 @dataclass

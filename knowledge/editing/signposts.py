@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from knowledge import models as m
 from knowledge.audit import NotFound, ValidationFailed, changed_fields, record_change
-from knowledge.editing.common import check, flush, form_values, long_text, one_line, slug
+from knowledge.editing.common import check, checked_delete, flush, form_values, long_text, one_line, slug
 from knowledge.editing.words import need_choices
 from knowledge.validation import EMAIL_PATTERN, ID_PATTERN
 from knowledge.vocabulary import LOCAL_OFFER_MAX_AGE, SIGNPOST_KINDS, SIGNPOST_SCOPES
@@ -210,11 +210,9 @@ def delete_signpost(session: Session, actor: str, signpost_id: str, expected_ver
     """Remove a signpost the assistant should no longer suggest; returns what it was."""
     signpost = get_signpost(session, signpost_id)
     before = signpost_to_record(signpost)
-    check(SIGNPOST, signpost_id, signpost, expected_version, before)
-    session.delete(signpost)
-    flush(session, SIGNPOST, signpost_id)
-    record_change(session, actor, SIGNPOST, signpost_id, "delete", before, None, f"Removed signpost {before['name']}")
-    return before
+    return checked_delete(
+        session, actor, SIGNPOST, signpost_id, signpost, expected_version, before, f"Removed signpost {before['name']}"
+    )
 
 
 def list_signposts(session: Session, kind: str | None = None, scope: str | None = None) -> list[m.Signpost]:

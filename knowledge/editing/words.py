@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from knowledge import models as m
 from knowledge.audit import NotFound, ValidationFailed, record_change
-from knowledge.editing.common import check, flush, heading
+from knowledge.editing.common import check, checked_delete, flush, heading
 from knowledge.text import loose
 
 WORD = "need_synonym"
@@ -133,14 +133,8 @@ def remove_synonym(session: Session, actor: str, code: str, synonym_id, expected
     term = _need_term(session, code)
     synonym = _get_synonym(session, term, synonym_id)
     before = synonym_to_record(synonym, code)
-    check(WORD, synonym.id, synonym, expected_version, before)
-    session.delete(synonym)
-    flush(session, WORD, before["id"])
-    record_change(
-        session, actor, WORD, before["id"], "delete", before, None,
-        f"Removed \u201c{before['phrase']}\u201d from {term.plain_name or term.name}",
-    )  # fmt: skip
-    return before
+    summary = f"Removed \u201c{before['phrase']}\u201d from {term.plain_name or term.name}"
+    return checked_delete(session, actor, WORD, synonym.id, synonym, expected_version, before, summary)
 
 
 def needs_with_synonyms(session: Session) -> list[dict]:
