@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from knowledge.audit import EditConflict, NotFound, ValidationFailed, changed_fields, record_change  # noqa: F401 (the errors callers catch)
+from knowledge.audit import EditConflict, NotFound, ValidationFailed, changed_fields, check_version, record_change  # noqa: F401 (the errors callers catch)
 from knowledge.fields import SERVICE
 from knowledge.records import Problem
 from knowledge.text import loose
@@ -48,8 +48,7 @@ def version_number(value) -> int | None:
 
 def check(entity_type: str, entity_id, row, expected_version, current: dict | None) -> None:
     """Raise EditConflict unless `row` is still at the version the editor's form showed (`current`: what it says now)."""
-    if version_number(expected_version) != row.version:
-        raise EditConflict(entity_type, str(entity_id), current)
+    check_version(entity_type, str(entity_id), row.version, version_number(expected_version), current)
 
 
 def flush(session: Session, entity_type: str, entity_id: str) -> None:
