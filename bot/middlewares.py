@@ -10,7 +10,7 @@ from aiohttp.abc import AbstractAccessLogger
 from bot.auth import session_cookie_name, signed_in
 from bot.render import render
 from bot.security import csrf_token, csrf_valid, new_token
-from knowledge.audit import NotFound
+from knowledge.audit import EditConflict, NotFound
 
 logger = logging.getLogger(__name__)
 CSRF_COOKIE = "lo_csrf"
@@ -55,12 +55,15 @@ async def error_pages(request: web.Request, handler):
     """Refusals and failures as a page (or JSON for /api/), never a stack trace.
 
     A record the knowledge base can't find (knowledge.audit.NotFound) is a 404 with its own words,
-    so handlers need not catch it.
+    and one changed by someone else since the editor's page showed it (EditConflict) is a 409 that
+    says so, so handlers need catch them only to show the editor's values again.
     """
     try:
         return await handler(request)
     except NotFound as missing:
         return _error_response(request, 404, str(missing))
+    except EditConflict:
+        return _error_response(request, 409, CHANGED_MEANWHILE)
     except web.HTTPException as error:
         if error.status < 400:
             return web.Response(status=error.status, headers=error.headers)
@@ -72,6 +75,10 @@ async def error_pages(request: web.Request, handler):
         return _error_response(request, 500, None)
 
 
+CHANGED_MEANWHILE = (
+    "Someone else changed this while you were looking at it, so nothing was changed. "
+    "Go back, reload the page to see what it says now, and try again."
+)
 TITLES = {
     400: "Sorry, something was wrong with that request",
     403: "You do not have access to this page",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
@@ -38,18 +35,6 @@ class EditConflict(Exception):
 def check_version(entity_type: str, entity_id: str, stored_version: int | None, expected: int | None, current: dict | None):
     """Raise EditConflict unless the stored row is still at the version the editor started from."""
     if expected is None or stored_version != expected:
-        raise EditConflict(entity_type, entity_id, current)
-
-
-def fingerprint(record: dict) -> str:
-    """A short digest of a record, for forms over rows with no version column: the form carries the
-    digest of what it showed, and a save is refused (EditConflict) if the row no longer matches it."""
-    text = json.dumps(record, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def check_fingerprint(entity_type: str, entity_id: str, current: dict, expected: str | None) -> None:
-    if not expected or fingerprint(current) != expected:
         raise EditConflict(entity_type, entity_id, current)
 
 

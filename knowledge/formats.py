@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.fields import SERVICE
 from knowledge.oruk import organization_to_oruk
 from knowledge.oruk import service_to_oruk as to_oruk_service  # noqa: F401 (the JSON writer's service shape)
 from knowledge.records import (
@@ -27,36 +28,12 @@ from knowledge.records import (
     normalise_service,
 )
 
-CSV_PREFIX = {"cost_options": "cost", "contacts": "contact", "schedules": "schedule", "locations": "location"}
-CSV_SERVICE_COLUMNS = (
-    "id",
-    "organization_id",
-    "organization_name",
-    "name",
-    "description",
-    "status",
-    "category",
-    "tier",
-    "access_route",
-    "referrers",
-    "diagnosis_required",
-    "minimum_age",
-    "maximum_age",
-    "needs",
-    "service_areas",
-    "eligibility_description",
-    "application_process",
-    "who_for",
-    "how_to_access",
-    "what_to_expect",
-    "fees_description",
-    "url",
-    "email",
-    "assured_date",
-    "last_reviewed",
-    "review_interval_days",
-    "is_sample",
-)
+CSV_PREFIX = {children.key: children.csv_prefix for children in SERVICE.children}
+ORGANISATION_NAME_COLUMN = "organization_name"
+"""Not a service field: the name of the service's organisation, written after its id so a CSV can create it."""
+_service_columns = SERVICE.keys(csv=True)
+_after = _service_columns.index("organization_id") + 1
+CSV_SERVICE_COLUMNS = (*_service_columns[:_after], ORGANISATION_NAME_COLUMN, *_service_columns[_after:])
 CSV_COLUMNS = CSV_SERVICE_COLUMNS + tuple(f"{CSV_PREFIX[key]}_{name}" for key, names in NESTED_FIELDS.items() for name in names)
 SEPARATOR = " | "
 FORMATS = ("json", "yaml", "csv")
@@ -185,7 +162,7 @@ def _read_csv(text: str) -> Dataset:
         for key, names in NESTED_FIELDS.items():
             raw[key] = _unflatten(row, key, names, line, dataset.problems)
         dataset.services.append((line, normalise_service(raw, line, dataset.problems)))
-        org_id, org_name = row.get("organization_id"), row.get("organization_name")
+        org_id, org_name = row.get("organization_id"), row.get(ORGANISATION_NAME_COLUMN)
         if org_id and org_name and org_id not in organizations:
             organizations[org_id] = (line, normalise_organization({"id": org_id, "name": org_name}, line, dataset.problems))
     dataset.organizations = list(organizations.values())
@@ -220,7 +197,7 @@ def write_csv(organizations: dict[str, dict], records: list[dict]) -> str:
     for record in records:
         row = {}
         for column in CSV_SERVICE_COLUMNS:
-            if column == "organization_name":
+            if column == ORGANISATION_NAME_COLUMN:
                 value = (organizations.get(record["organization_id"]) or {}).get("name")
             else:
                 value = record.get(column)

@@ -26,8 +26,17 @@ from sqlalchemy.orm import Session
 from knowledge import models as m
 from knowledge.audit import record_change
 from knowledge.changes import RETIRED_STATUS, ChangePlan, plan_changes
-from knowledge.directory_editing import FileCheck, check_file, import_file, read_upload, upload_format
-from knowledge.editing import ORGANISATION_LABELS, SERVICE_LABELS, display, field_changes
+from knowledge.editing import (
+    ORGANISATION_LABELS,
+    SERVICE_LABELS,
+    FileCheck,
+    check_file,
+    display,
+    field_changes,
+    import_file,
+    read_upload,
+    upload_format,
+)
 from knowledge.formats import FileFormatError
 from knowledge.importer import ImportReport
 from knowledge.records import Dataset

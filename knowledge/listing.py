@@ -13,8 +13,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
-from knowledge.directory_editing import PLACE_KINDS, SYNONYM_KINDS, clean_outward_code, district_choices
-from knowledge.editing import Page
+from knowledge.editing import PLACE_KINDS, SYNONYM_KINDS, Page, clean_outward_code, district_choices
 from knowledge.places import FULL_POSTCODE
 from knowledge.text import loose
 
@@ -47,6 +46,7 @@ class Word:
     kind: str
     need_code: str
     need_name: str
+    version: int
 
 
 def search_words(session: Session, *, q: str = "", need: str = "", kind: str = "", page: int = 1) -> Page:
@@ -54,7 +54,7 @@ def search_words(session: Session, *, q: str = "", need: str = "", kind: str = "
     need_name = func.coalesce(m.TaxonomyTerm.plain_name, m.TaxonomyTerm.name)
     kind_order = case({k: i for i, k in enumerate(SYNONYM_KINDS)}, value=m.NeedSynonym.kind, else_=len(SYNONYM_KINDS))
     query = (
-        select(m.NeedSynonym.id, m.NeedSynonym.phrase, m.NeedSynonym.kind, m.TaxonomyTerm.code, need_name)
+        select(m.NeedSynonym.id, m.NeedSynonym.phrase, m.NeedSynonym.kind, m.TaxonomyTerm.code, need_name, m.NeedSynonym.version)
         .join(m.TaxonomyTerm, m.NeedSynonym.taxonomy_term_id == m.TaxonomyTerm.id)
         .where(m.TaxonomyTerm.taxonomy == m.NEEDS_TAXONOMY)
     )
@@ -68,7 +68,8 @@ def search_words(session: Session, *, q: str = "", need: str = "", kind: str = "
     page = bounded(page, total)
     query = query.order_by(func.lower(need_name), kind_order, m.NeedSynonym.phrase).offset((page - 1) * PER_PAGE)
     rows = session.execute(query.limit(PER_PAGE)).all()
-    return Page([Word(r[0], r[1], r[2], r[3], r[4][:1].upper() + r[4][1:]) for r in rows], total, page, PER_PAGE)
+    words = [Word(r[0], r[1], r[2], r[3], r[4][:1].upper() + r[4][1:], r[5]) for r in rows]
+    return Page(words, total, page, PER_PAGE)
 
 
 def word_counts(session: Session) -> dict[str, int]:
@@ -154,6 +155,7 @@ class PostcodeRow:
     outward_code: str
     note: str
     area: Area
+    version: int
 
 
 def outward_code_of(text: str) -> str:
@@ -174,7 +176,7 @@ def search_postcodes(session: Session, *, q: str = "", area: str = "", page: int
         query = query.where((m.PostcodeDistrict.district_gss == area) | (m.PostcodeDistrict.authority_gss == area))
     where = _areas(session)
     found = session.execute(query).scalars()
-    rows = [PostcodeRow(r.outward_code, r.note or "", where(r.district_gss, r.authority_gss)) for r in found]
+    rows = [PostcodeRow(r.outward_code, r.note or "", where(r.district_gss, r.authority_gss), r.version) for r in found]
     rows.sort(key=lambda r: _postcode_order(r.outward_code))
     return page_of(rows, page)
 

@@ -140,6 +140,9 @@ class NeedSynonym(Base):
     taxonomy_term_id = Column(String(120), ForeignKey("taxonomy_term.id", ondelete="CASCADE"), nullable=False)
     phrase = Column(String(200), nullable=False, unique=True)
     kind = Column(String(20), nullable=False, default="synonym")
+    version = Column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     term = relationship("TaxonomyTerm", back_populates="synonyms")
 
@@ -221,7 +224,8 @@ class Place(Base):
     district_gss = Column(String(9), ForeignKey("district.gss_code"))
     authority_gss = Column(String(9), ForeignKey("local_authority.gss_code"), nullable=False)
     aliases = Column(JSON, nullable=False, default=list)
-
+    version = Column(Integer, nullable=False, default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (UniqueConstraint("name", "authority_gss", name="uq_place_name_authority"),)
 
 
@@ -236,6 +240,9 @@ class PostcodeDistrict(Base):
     latitude = Column(Numeric(8, 5))
     longitude = Column(Numeric(8, 5))
     """Approximate centre of the postcode district, for distances in the Open Referral API."""
+    version = Column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class TaxonomyMapping(Base):

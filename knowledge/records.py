@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from knowledge.fields import BOOL, DATE, INTEGER, NUMBER, ORGANISATION, SERVICE, TEXT_KINDS
 from knowledge.models import NEEDS_TAXONOMY
 
 GSS_URI_PREFIX = "http://statistics.data.gov.uk/id/statistical-geography/"
@@ -20,44 +21,10 @@ GSS_CODE = re.compile(r"^[EWSN]\d{8}$")
 EXTENSION_KEY = "local_offer"
 """ORUK services carry the Local Offer fields in this object; compact files put them at the top level."""
 
-EXTENSION_FIELDS = (
-    "category",
-    "tier",
-    "access_route",
-    "referrers",
-    "diagnosis_required",
-    "who_for",
-    "how_to_access",
-    "what_to_expect",
-    "last_reviewed",
-    "review_interval_days",
-    "is_sample",
-)
-TEXT_FIELDS = (
-    "id",
-    "organization_id",
-    "name",
-    "description",
-    "url",
-    "email",
-    "status",
-    "fees_description",
-    "eligibility_description",
-    "application_process",
-    "category",
-    "tier",
-    "access_route",
-    "who_for",
-    "how_to_access",
-    "what_to_expect",
-)
-NESTED_FIELDS: dict[str, tuple[str, ...]] = {
-    "cost_options": ("option", "amount", "currency", "amount_description"),
-    "contacts": ("name", "title", "email", "phone"),
-    "schedules": ("freq", "interval", "byday", "opens_at", "closes_at", "description"),
-    "locations": ("name", "address_1", "city", "postcode"),
-}
-ORGANIZATION_FIELDS = ("id", "name", "description", "website", "email", "is_sample")
+EXTENSION_FIELDS = SERVICE.keys(local_offer=True)
+TEXT_FIELDS = SERVICE.of_kind(*TEXT_KINDS)
+NESTED_FIELDS: dict[str, tuple[str, ...]] = SERVICE.nested
+ORGANIZATION_FIELDS = ORGANISATION.keys()
 TAXONOMY_BY_FIELD = {
     "needs": NEEDS_TAXONOMY,
     "category": "local-offer-category",
@@ -68,8 +35,10 @@ REFERRER_TAXONOMY = "local-offer-referrer"
 FLAG_TAXONOMY = "local-offer-flags"
 FLAG_CODES = {"diagnosis_required": "diagnosis-required", "is_sample": "sample-data"}
 """The two yes/no Local Offer fields, as terms of our flags taxonomy in ORUK attributes."""
-DEFAULT_REVIEW_INTERVAL_DAYS = 365
 ALL_DAYS = "MO,TU,WE,TH,FR,SA,SU"
+SERVICE_DEFAULTS = SERVICE.blank()
+DEFAULT_REVIEW_INTERVAL_DAYS = SERVICE_DEFAULTS["review_interval_days"]
+CHILDREN = {children.key: children for children in SERVICE.children}
 
 
 @dataclass
@@ -261,12 +230,14 @@ def _nested(raw: dict, key: str, collector: _Collector) -> list[dict]:
             item.setdefault("address_1", address.get("address_1"))
             item.setdefault("city", address.get("city"))
             item.setdefault("postcode", address.get("postal_code"))
-        record = {name: _text(item.get(name)) for name in NESTED_FIELDS[key]}
+        record = {}
+        for child in CHILDREN[key].fields:
+            read = {NUMBER: collector.number, INTEGER: collector.integer}.get(child.kind)
+            value = item.get(child.key)
+            record[child.key] = read(f"{key}[{index}].{child.key}", value) if read else _text(value)
         if key == "cost_options":
-            record["amount"] = collector.number(f"{key}[{index}].amount", item.get("amount"))
             record["currency"] = (record["currency"] or "GBP").upper()
         if key == "schedules":
-            record["interval"] = collector.integer(f"{key}[{index}].interval", item.get("interval"))
             record["byday"] = (record["byday"] or "").upper().replace(" ", "") or None
             record["freq"] = (record["freq"] or "").upper() or None
             _profile_frequency(record)
@@ -305,16 +276,15 @@ def normalise_service(raw: dict, row: int, problems: list[Problem]) -> dict:
             record[name] = codes[0] if codes else None
         if record[name]:
             record[name] = record[name].strip().lower().replace(" ", "_").replace("-", "_")
-    record["status"] = (record["status"] or "active").lower()
-    record["minimum_age"] = c.number("minimum_age", merged.get("minimum_age"))
-    record["maximum_age"] = c.number("maximum_age", merged.get("maximum_age"))
-    record["assured_date"] = c.date("assured_date", merged.get("assured_date"))
-    record["last_reviewed"] = c.date("last_reviewed", merged.get("last_reviewed"))
-    interval = c.integer("review_interval_days", merged.get("review_interval_days"))
-    record["review_interval_days"] = DEFAULT_REVIEW_INTERVAL_DAYS if interval is None else interval
+    record["status"] = (record["status"] or SERVICE_DEFAULTS["status"]).lower()
+    readers = {NUMBER: c.number, INTEGER: c.integer, DATE: c.date}
+    for f in SERVICE.fields:
+        if f.kind in readers:
+            value = readers[f.kind](f.key, merged.get(f.key))
+            record[f.key] = f.default if value is None else value
     flags = set(_taxonomy_codes(merged, FLAG_TAXONOMY))
-    for name, code in FLAG_CODES.items():
-        record[name] = c.boolean(name, merged.get(name), default=code in flags)
+    for name in SERVICE.of_kind(BOOL):
+        record[name] = c.boolean(name, merged.get(name), default=FLAG_CODES.get(name) in flags or SERVICE_DEFAULTS[name])
     referrers = merged.get("referrers")
     record["referrers"] = (
         c.word_list("referrers", referrers) if referrers is not None else _taxonomy_names(merged, REFERRER_TAXONOMY)
@@ -340,10 +310,14 @@ def normalise_organization(raw: dict, row: int, problems: list[Problem]) -> dict
     c = _Collector(row, _text(raw.get("id")), problems)
     if "website" not in raw and "url" in raw:
         raw = {**raw, "website": raw["url"]}
-    record = {"id": _text(raw.get("id")), "name": _text(raw.get("name"))}
-    for name in ("description", "website", "email"):
-        if name in raw:
-            record[name] = _text(raw.get(name)) or ("" if name == "description" else None)
-    if "is_sample" in raw:
-        record["is_sample"] = c.boolean("is_sample", raw.get("is_sample"))
+    record = {}
+    for f in ORGANISATION.fields:
+        if f.required:
+            record[f.key] = _text(raw.get(f.key))
+        elif f.key not in raw:
+            continue
+        elif f.kind == BOOL:
+            record[f.key] = c.boolean(f.key, raw.get(f.key))
+        else:
+            record[f.key] = _text(raw.get(f.key)) or f.default
     return record

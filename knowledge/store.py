@@ -9,36 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge import models as m
-from knowledge.records import NESTED_FIELDS, ORGANIZATION_FIELDS
+from knowledge.fields import DATE, NUMBER, SERVICE, TEXT_KINDS
+from knowledge.records import ORGANIZATION_FIELDS
 from knowledge.validation import Context
 
-NESTED_MODELS = {
-    "cost_options": m.CostOption,
-    "contacts": m.Contact,
-    "schedules": m.Schedule,
-    "locations": m.Location,
-}
-SCALAR_FIELDS = (
-    "organization_id",
-    "name",
-    "description",
-    "url",
-    "email",
-    "status",
-    "fees_description",
-    "eligibility_description",
-    "application_process",
-    "category",
-    "tier",
-    "access_route",
-    "referrers",
-    "diagnosis_required",
-    "who_for",
-    "how_to_access",
-    "what_to_expect",
-    "review_interval_days",
-    "is_sample",
-)
+COLUMN_FIELDS = tuple(f for f in SERVICE.fields if f.column and f.key != "id")
+"""The service's fields held in its own columns (needs and areas are rows of their own)."""
 
 
 def _plain(value):
@@ -63,17 +39,33 @@ def service_query():
 
 def service_to_record(service: m.Service) -> dict:
     record = {"id": service.id}
-    for name in SCALAR_FIELDS:
-        record[name] = _plain(getattr(service, name))
-    record["description"] = record["description"] or None
-    record["referrers"] = list(service.referrers or [])
-    for name in ("minimum_age", "maximum_age", "assured_date", "last_reviewed"):
-        record[name] = _plain(getattr(service, name))
+    for f in COLUMN_FIELDS:
+        value = _plain(getattr(service, f.key))
+        record[f.key] = list(value or []) if isinstance(f.default, list) else value
+        if f.kind in TEXT_KINDS and not _nullable(m.Service, f.key):
+            record[f.key] = record[f.key] or None  # stored as "" when there is none
     record["needs"] = sorted(a.taxonomy_term.code for a in service.attributes if a.taxonomy_term.taxonomy == m.NEEDS_TAXONOMY)
     record["service_areas"] = [a.gss_code for a in service.service_areas]
-    for key, fields in NESTED_FIELDS.items():
-        record[key] = [{name: _plain(getattr(item, name)) for name in fields} for item in getattr(service, key)]
+    for children in SERVICE.children:
+        record[children.key] = [
+            {f.key: _plain(getattr(item, f.key)) for f in children.fields} for item in getattr(service, children.key)
+        ]
     return record
+
+
+def _nullable(model, key: str) -> bool:
+    return model.__table__.columns[key].nullable
+
+
+def _column_value(model, f, value):
+    """A record's value as the model's column takes it."""
+    if value is None:
+        return None if _nullable(model, f.key) or f.kind not in TEXT_KINDS else ""
+    if f.kind == NUMBER:
+        return Decimal(str(value))
+    if f.kind == DATE:
+        return date.fromisoformat(value)
+    return value
 
 
 def organization_to_record(org: m.Organization) -> dict:
@@ -106,23 +98,16 @@ def apply_record(
     session: Session, service: m.Service, record: dict, term_ids: dict[str, str], area_names: dict[str, str]
 ) -> None:
     """Make `service` say exactly what `record` says (children replaced)."""
-    for name in SCALAR_FIELDS:
-        setattr(service, name, record[name])
-    service.description = record["description"] or ""
-    for name in ("minimum_age", "maximum_age"):
-        setattr(service, name, None if record[name] is None else Decimal(str(record[name])))
-    for name in ("assured_date", "last_reviewed"):
-        setattr(service, name, date.fromisoformat(record[name]) if record[name] else None)
+    for f in COLUMN_FIELDS:
+        setattr(service, f.key, _column_value(m.Service, f, record[f.key]))
     service.service_areas = [m.ServiceArea(gss_code=code, name=area_names.get(code, code)) for code in record["service_areas"]]
     service.attributes = [m.Attribute(taxonomy_term_id=term_ids[code]) for code in record["needs"]]
-    for key, model in NESTED_MODELS.items():
-        items = []
-        for item in record[key]:
-            values = dict(item)
-            if key == "cost_options" and values.get("amount") is not None:
-                values["amount"] = Decimal(str(values["amount"]))
-            items.append(model(**values))
-        setattr(service, key, items)
+    for children in SERVICE.children:
+        rows = [
+            children.model(**{f.key: _column_value(children.model, f, item[f.key]) for f in children.fields})
+            for item in record[children.key]
+        ]
+        setattr(service, children.key, rows)
 
 
 def area_names(session: Session) -> dict[str, str]:

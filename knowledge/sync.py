@@ -29,6 +29,7 @@ from knowledge import models as m
 from knowledge import sync_digests
 from knowledge.audit import record_change
 from knowledge.changes import differences
+from knowledge.fields import SERVICE
 from knowledge.formats import read_structured
 from knowledge.importer import ImportRejected, import_dataset
 from knowledge.records import EXTENSION_KEY, OUR_TAXONOMIES, attribute_terms, term_taxonomy
@@ -40,18 +41,7 @@ MAX_PAGES = 10_000
 CONCURRENT_REQUESTS = 8
 NESTED_KEYS = ("service_at_locations", "contacts", "attributes")
 """A list item with none of these is partial: its detail page is fetched."""
-ANNOTATIONS = (
-    "category",
-    "tier",
-    "access_route",
-    "referrers",
-    "diagnosis_required",
-    "who_for",
-    "how_to_access",
-    "what_to_expect",
-    "last_reviewed",
-    "review_interval_days",
-)
+ANNOTATIONS = SERVICE.keys(kept_across_sync=True)
 
 
 class SyncFailed(Exception):

@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from knowledge.age_wording import disagreements as age_disagreements
+from knowledge.fields import ORGANISATION, SERVICE, TEXT_KINDS, Shape, max_length
 from knowledge.records import GSS_CODE, Dataset, Problem
 from knowledge.text import loose
 from knowledge.vocabulary import (
-    ACCESS_ROUTES,
-    CATEGORIES,
     LOCAL_OFFER_MAX_AGE,
-    SERVICE_STATUSES,
     SERVICE_TAGS,
-    TIERS,
 )
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
@@ -91,8 +88,9 @@ def validate(dataset: Dataset, context: Context, *, clamp_ages: bool = True) -> 
     org_ids: Counter = Counter()
     for row, org in dataset.organizations:
         _check_id(problems, row, "id", org["id"], org["id"])
-        if not org["name"]:
-            problems.append(Problem(row, "organization.name", "an organisation needs a name", ref=org["id"]))
+        for name, message in _missing(ORGANISATION, org) + _too_long(ORGANISATION.model, org, ORGANISATION.fields):
+            if name != "id":  # checked above, with its pattern
+                problems.append(Problem(row, f"organization.{name}", message, ref=org["id"]))
         if org.get("email") and not EMAIL_PATTERN.match(org["email"]):
             problems.append(Problem(row, "organization.email", f"{org['email']!r} is not an e-mail address", ref=org["id"]))
         org_ids[org["id"]] += 1
@@ -104,6 +102,22 @@ def validate(dataset: Dataset, context: Context, *, clamp_ages: bool = True) -> 
     for row, record in dataset.services:
         problems.extend(_service_problems(row, record, context, known_orgs, seen, clamp_ages))
     return problems
+
+
+def _missing(shape: Shape, record: dict) -> list[tuple[str, str]]:
+    """(field, message) for each required field the record leaves empty."""
+    return [(f.key, f.missing) for f in shape.fields if f.required and not record.get(f.key)]
+
+
+def _too_long(model: type, record: dict, fields) -> list[tuple[str, str]]:
+    """(field, message) for each text longer than the model's column holds."""
+    out = []
+    for f in fields:
+        limit = max_length(model, f.key) if f.kind in TEXT_KINDS else None
+        value = record.get(f.key)
+        if limit and isinstance(value, str) and len(value) > limit:
+            out.append((f.key, f"{f.label.lower()} must be {limit} characters or fewer (it has {len(value)})"))
+    return out
 
 
 def _check_id(problems: list[Problem], row: int, field_name: str, value: str | None, ref: str | None) -> None:
@@ -125,17 +139,20 @@ def _service_problems(
     _check_id(out, row, "id", r["id"], ref)
     if r["id"] and seen[r["id"]] > 1:
         err("id", f"the id {r['id']!r} appears {seen[r['id']]} times in the file")
-    if not r["name"]:
-        err("name", "a service needs a name")
-    if not r["organization_id"]:
-        err("organization_id", "a service needs an organisation")
-    elif r["organization_id"] not in known_orgs:
+    for name, message in _missing(SERVICE, r):
+        if name != "id":  # checked above, with its pattern
+            err(name, message)
+    if r["organization_id"] and r["organization_id"] not in known_orgs:
         err("organization_id", f"no organisation {r['organization_id']!r} in the file or the knowledge base")
-    if r["status"] not in SERVICE_STATUSES:
-        err("status", f"{r['status']!r} is not one of {', '.join(SERVICE_STATUSES)}")
-    for name, allowed in (("category", CATEGORIES), ("tier", TIERS), ("access_route", ACCESS_ROUTES)):
-        if r[name] is not None and r[name] not in allowed:
-            err(name, f"{r[name]!r} is not one of {', '.join(allowed)}")
+    for name, message in _too_long(SERVICE.model, r, SERVICE.fields):
+        err(name, message)
+    for children in SERVICE.children:
+        for i, item in enumerate(r[children.key], start=1):
+            for name, message in _too_long(children.model, item, children.fields):
+                err(f"{children.key}[{i}].{name}", message)
+    for f in SERVICE.fields:
+        if f.choices and r[f.key] is not None and r[f.key] not in f.choices:
+            err(f.key, f"{r[f.key]!r} is not one of {', '.join(f.choices)}")
     for name in ("minimum_age", "maximum_age"):
         value = r[name]
         if value is not None and not 0 <= value <= LOCAL_OFFER_MAX_AGE and not clamp_ages:

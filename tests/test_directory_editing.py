@@ -1,4 +1,4 @@
-"""Editing signposts, need synonyms, places, postcodes and reviews; import and export (knowledge/directory_editing.py).
+"""Editing signposts, need synonyms, places, postcodes and reviews; import and export (knowledge/editing/).
 
 On SQLite and PostgreSQL. Changes reach a second KnowledgeBase on the same database (as the
 action server is) through the catalogue's data_version, without retraining.
@@ -12,9 +12,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from knowledge import directory_editing as de
+from knowledge import editing as de
 from knowledge import models as m
-from knowledge.audit import EditConflict, fingerprint
+from knowledge.audit import EditConflict
 from knowledge.formats import FileFormatError, read_text
 from knowledge.importer import ImportRejected
 from knowledge.kb import KnowledgeBase
@@ -210,11 +210,11 @@ def test_removing_a_synonym_stops_it_being_understood(fresh_kb):
     assert assistant.catalogue().vocabulary.resolve("glue ear") == "hearing"
     with fresh_kb.sessions() as s:
         synonym = s.execute(select(m.NeedSynonym).where(m.NeedSynonym.phrase == "glue ear")).scalar_one()
-        synonym_id = synonym.id
+        synonym_id, version = synonym.id, synonym.version
     with fresh_kb.sessions.begin() as s, pytest.raises(de.NotFound):
-        de.remove_synonym(s, "ed", "vision", synonym_id)  # it belongs to hearing, not vision
+        de.remove_synonym(s, "ed", "vision", synonym_id, version)  # it belongs to hearing, not vision
     with fresh_kb.sessions.begin() as s:
-        de.remove_synonym(s, "ed", "hearing", synonym_id)
+        de.remove_synonym(s, "ed", "hearing", synonym_id, version)
     assert assistant.catalogue().vocabulary.codes_in_text("she has glue ear") == []
     with fresh_kb.sessions() as s:
         (audit,) = audit_entries(s, "need_synonym", synonym_id)
@@ -245,7 +245,7 @@ def test_a_new_village_resolves_to_its_district_in_a_second_knowledge_base(fresh
     assert resolved.district_gss == WINCHESTER and resolved.district_name == "Winchester" and resolved.in_coverage
     assert gazetteer.resolve("snorington").district_gss == WINCHESTER
     with fresh_kb.sessions.begin() as s:
-        shown = fingerprint(de.place_to_record(de.get_place(s, place_id)))  # what the editor's form showed
+        shown = de.get_place(s, place_id).version  # what the editor's form showed
         de.update_place(
             s, "ed", place_id, {"name": "Little Snorington", "kind": "village", "district_gss": HAVANT, "aliases": ""}, shown
         )
@@ -256,13 +256,52 @@ def test_a_new_village_resolves_to_its_district_in_a_second_knowledge_base(fresh
     assert assistant.catalogue().gazetteer.resolve("Little Snorington").district_gss == HAVANT
     assert assistant.catalogue().gazetteer.find_in_text("near snorington") is None
     with fresh_kb.sessions.begin() as s:
-        de.delete_place(s, "ed", place_id)
+        de.delete_place(s, "ed", place_id, shown + 1)
     assert assistant.catalogue().gazetteer.find_in_text("we live in Little Snorington") is None
     with fresh_kb.sessions() as s:
         actions = [a.action for a in audit_entries(s, "place", place_id)]
         assert actions == ["create", "update", "delete"]
         update = audit_entries(s, "place", place_id)[1]
         assert update.before["district_gss"] == WINCHESTER and update.after["district_gss"] == HAVANT
+
+
+def test_a_stale_save_or_removal_of_a_place_is_a_conflict_and_changes_nothing(fresh_kb):
+    with fresh_kb.sessions() as s:
+        place = s.execute(select(m.Place).where(m.Place.name == "Emsworth")).scalar_one()
+        place_id, shown = place.id, place.version
+        form = {"name": "Emsworth", "kind": "town", "district_gss": place.district_gss, "aliases": ""}
+    with fresh_kb.sessions.begin() as s:  # another editor saves first
+        de.update_place(s, "other", place_id, {**form, "aliases": "Emsworth Harbour"}, shown)
+    with fresh_kb.sessions.begin() as s:
+        with pytest.raises(EditConflict) as conflict:
+            de.update_place(s, "ed", place_id, {**form, "aliases": "Emsworth Village"}, shown)
+        assert conflict.value.current["aliases"] == ["Emsworth Harbour"]
+        with pytest.raises(EditConflict):
+            de.delete_place(s, "ed", place_id, shown)
+        with pytest.raises(EditConflict):
+            de.delete_place(s, "ed", place_id, None)  # a form that carried no version
+    with fresh_kb.sessions() as s:
+        assert de.get_place(s, place_id).aliases == ["Emsworth Harbour"]
+        assert [a.actor for a in audit_entries(s, "place", place_id)] == ["other"]
+
+
+def test_a_stale_change_or_removal_of_a_need_word_is_a_conflict_and_changes_nothing(fresh_kb):
+    with fresh_kb.sessions() as s:
+        synonym = s.execute(select(m.NeedSynonym).where(m.NeedSynonym.phrase == "glue ear")).scalar_one()
+        synonym_id, shown = synonym.id, synonym.version
+    with fresh_kb.sessions.begin() as s:  # another editor saves first: it is a description, not a synonym
+        de.update_synonym(s, "other", "hearing", synonym_id, "glue ear", "description", shown)
+    with fresh_kb.sessions.begin() as s:
+        with pytest.raises(EditConflict) as conflict:
+            de.update_synonym(s, "ed", "hearing", synonym_id, "glue-ear", "misspelling", shown)
+        assert conflict.value.current["kind"] == "description"
+        with pytest.raises(EditConflict):
+            de.remove_synonym(s, "ed", "hearing", synonym_id, shown)
+    with fresh_kb.sessions() as s:
+        synonym = s.get(m.NeedSynonym, synonym_id)
+        assert (synonym.phrase, synonym.kind, synonym.version) == ("glue ear", "description", shown + 1)
+        assert [a.actor for a in audit_entries(s, "need_synonym", synonym_id)] == ["other"]
+    assert fresh_kb.catalogue().vocabulary.resolve("glue ear") == "hearing"
 
 
 def test_invalid_places_are_refused(fresh_kb):
@@ -301,7 +340,12 @@ def test_postcode_districts_are_added_moved_and_removed(fresh_kb):
         assert created and row.outward_code == "PO99" and row.authority_gss == HAMPSHIRE
     assert assistant.catalogue().gazetteer.resolve("PO99 1AA").district_gss == HAVANT
     with fresh_kb.sessions.begin() as s:
-        row, created = de.set_postcode(s, "ed", {"outward_code": "PO99", "district_gss": WINCHESTER, "note": "new estate"})
+        move = {"outward_code": "PO99", "district_gss": WINCHESTER, "note": "new estate"}
+        with pytest.raises(EditConflict) as conflict:  # typed into the add form: the editor has not seen where it is
+            de.set_postcode(s, "ed", move)
+        assert conflict.value.current["district_gss"] == HAVANT
+    with fresh_kb.sessions.begin() as s:
+        row, created = de.set_postcode(s, "ed", {**move, "version": "1"})
         assert not created
     assert assistant.catalogue().gazetteer.resolve("po99").district_gss == WINCHESTER
     with fresh_kb.sessions.begin() as s:
@@ -314,7 +358,7 @@ def test_postcode_districts_are_added_moved_and_removed(fresh_kb):
                 de.set_postcode(s, "ed", form)
             assert field_name in failed.value.errors
     with fresh_kb.sessions.begin() as s:
-        de.delete_postcode(s, "ed", "po99")
+        de.delete_postcode(s, "ed", "po99", 2)
     assert assistant.catalogue().gazetteer.resolve("PO99 1AA").__class__.__name__ == "PlaceError"
     with fresh_kb.sessions() as s:
         entries = audit_entries(s, "postcode_district", "PO99")
@@ -325,18 +369,6 @@ def test_postcode_districts_are_added_moved_and_removed(fresh_kb):
             "authority_gss": HAMPSHIRE,
             "note": "new estate",
         }
-
-
-def test_places_are_grouped_by_district_and_searchable(fresh_kb):
-    with fresh_kb.sessions() as s:
-        groups = de.places_by_area(s)
-        havant = next(g for g in groups if g.gss_code == HAVANT)
-        assert any(p.name == "Emsworth" for p in havant.places) and any(r.outward_code == "PO9" for r in havant.postcodes)
-        assert groups[0].in_coverage and not groups[-1].in_coverage
-        found = de.places_by_area(s, "emsworth")
-        assert [p.name for g in found for p in g.places] == ["Emsworth"]
-        assert all(r.outward_code.startswith("PO9") for g in de.places_by_area(s, "po9") for r in g.postcodes)
-        assert [r.outward_code for g in de.places_by_area(s, "PO9 1AB") for r in g.postcodes] == ["PO9"]
 
 
 # --- review ------------------------------------------------------------------------------------

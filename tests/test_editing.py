@@ -229,6 +229,67 @@ def test_the_service_form_round_trips_and_keeps_what_it_does_not_show(fresh_kb):
     assert after["schedules"] == before["schedules"] and after["locations"] == before["locations"]
 
 
+def _with_extra_rows(kb: KnowledgeBase, service_id: str) -> dict:
+    """Give a service what an import can carry and the form does not show: second rows, titles, days, fees."""
+    record, version = stored(kb, service_id)
+    changes = {
+        "email": "team@example.org",
+        "fees_description": "Free for families on a low income",
+        "contacts": [{"name": "Sam Lee", "title": "Lead", "email": "sam@example.org", "phone": "01632 960000"},
+                     {"name": "Ana", "title": "Admin", "email": None, "phone": "01632 960001"}],
+        "cost_options": [{"option": "Session", "amount": 5, "currency": "GBP", "amount_description": "a session"},
+                         {"option": "Term", "amount": 40, "currency": "GBP", "amount_description": "a term"}],
+        "locations": [{"name": "Hub", "address_1": "1 High St", "city": "Alton", "postcode": "GU34 1AA"},
+                      {"name": "Annexe", "address_1": "2 Low St", "city": "Alton", "postcode": "GU34 2BB"}],
+        "schedules": [{"freq": "WEEKLY", "interval": 1, "byday": "MO,WE", "opens_at": "09:30", "closes_at": "15:00",
+                       "description": "Term time"},
+                      {"freq": "WEEKLY", "interval": 1, "byday": "SA", "opens_at": "10:00", "closes_at": "12:00",
+                       "description": None}],
+    }  # fmt: skip
+    with kb.sessions.begin() as session:
+        return editing.update_service(session, service_id, changes, version, "importer")
+
+
+def test_a_form_save_keeps_every_value_the_form_does_not_show(fresh_kb):
+    before = _with_extra_rows(fresh_kb, PORTAGE)
+    _record, version = stored(fresh_kb, PORTAGE)
+    form = {**editing.service_form(before), "name": "East Hampshire Portage (home visits)"}
+    with fresh_kb.sessions.begin() as session:
+        editing.save_service_form(session, PORTAGE, form, "editor-a", expected_version=version, today=TODAY)
+    after, _v = stored(fresh_kb, PORTAGE)
+    assert after == {**before, "name": "East Hampshire Portage (home visits)"}
+    (entry,) = [e for e in audit(fresh_kb, PORTAGE) if e.actor == "editor-a"]
+    assert entry.summary == "Changed name"
+
+
+def test_venue_and_opening_times_are_edited_in_the_form_and_the_other_rows_kept(fresh_kb):
+    before = _with_extra_rows(fresh_kb, PORTAGE)
+    _record, version = stored(fresh_kb, PORTAGE)
+    form = editing.service_form(before)
+    assert (form["location_name"], form["location_postcode"], form["schedule_description"]) == ("Hub", "GU34 1AA", "Term time")
+    form.update(location_name="Alton Family Hub", location_postcode="gu34 9zz", schedule_description="Mondays 9:30 to 3")
+    with fresh_kb.sessions.begin() as session:
+        editing.save_service_form(session, PORTAGE, form, "editor-a", expected_version=version, today=TODAY)
+    after, version = stored(fresh_kb, PORTAGE)
+    assert after["locations"] == [
+        {"name": "Alton Family Hub", "address_1": "1 High St", "city": "Alton", "postcode": "GU34 9ZZ"},
+        before["locations"][1],
+    ]
+    assert after["schedules"][0] == {**before["schedules"][0], "description": "Mondays 9:30 to 3"}
+    assert after["schedules"][1] == before["schedules"][1]
+    form = editing.service_form(after)
+    form.update(location_name="", location_address_1="", location_city="", location_postcode="")
+    form["schedule_description"] = "x" * 10
+    form["location_name"] = "V" * 301  # longer than the column holds: refused with the field's own message
+    with pytest.raises(editing.ValidationFailed) as failed, fresh_kb.sessions.begin() as session:
+        editing.save_service_form(session, PORTAGE, form, "editor-a", expected_version=version, today=TODAY)
+    assert failed.value.errors == {"location_name": "Venue must be 300 characters or fewer (it has 301)"}
+    form["location_name"] = ""  # emptied: the first venue goes, the second stays
+    with fresh_kb.sessions.begin() as session:
+        editing.save_service_form(session, PORTAGE, form, "editor-a", expected_version=version, today=TODAY)
+    assert stored(fresh_kb, PORTAGE)[0]["locations"] == [before["locations"][1]]
+
+
 def test_form_level_problems_come_with_the_readers_own(fresh_kb):
     form = editing.service_form(editing.blank_service())
     form.update(name="Club", organization_id="org-hn-portage", cost="paid", last_reviewed_day="31", last_reviewed_month="2",

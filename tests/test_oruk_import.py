@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from knowledge import models as m
-from knowledge.directory_editing import read_upload, services_due_review
+from knowledge.editing import read_upload, services_due_review
 from knowledge.formats import FileFormatError, read_file, read_text
 from knowledge.importer import ImportRejected, import_dataset
 from knowledge.taxonomy_mapping import list_mappings, set_mapping

@@ -70,10 +70,6 @@ def version_on(page: str) -> str:
     return re.search(r'name="version" value="(\d+)"', page).group(1)
 
 
-def fingerprint_on(page: str) -> str:
-    return re.search(r'name="fingerprint" value="([0-9a-f]+)"', page).group(1)
-
-
 def signpost_form(**changes) -> dict:
     form = {
         "name": "Fareham dads group",
@@ -314,7 +310,9 @@ async def test_adding_and_removing_a_word_for_a_need(web):
     with web.kb.sessions() as s:
         synonym = s.execute(select(m.NeedSynonym).where(m.NeedSynonym.phrase == "the flibbertigrumps")).scalar_one()
         assert synonym.kind == "description" and synonym.term.code == "semh"
-    response = await web.submit(f"/admin/needs/semh/synonyms/{synonym.id}/remove", {})
+    page = await (await web.get("/admin/needs")).text()
+    version = re.search(rf'synonyms/{synonym.id}/remove" name="version" value="(\d+)"', page).group(1)
+    response = await web.submit(f"/admin/needs/semh/synonyms/{synonym.id}/remove", {"version": version})
     assert response.status == 303
     assert web.kb.catalogue().vocabulary.codes_in_text("he gets the flibbertigrumps") == []
     assert [a.action for a in audits(web.kb, "need_synonym")] == ["create", "delete"]
@@ -364,11 +362,12 @@ async def test_adding_changing_and_removing_a_village(web):
         place_id = s.execute(select(m.Place.id).where(m.Place.name == "Nether Wallop Parva")).scalar_one()
     page = await (await web.get(f"/admin/places/{place_id}/edit")).text()
     assert 'value="Nether Wallop Parva"' in page and "Wallop Parva</textarea>" in page
-    edit = {**form, "district_gss": HAVANT, "fingerprint": fingerprint_on(page)}
+    edit = {**form, "district_gss": HAVANT, "version": version_on(page)}
     response = await web.submit(f"/admin/places/{place_id}/edit", edit)
     assert response.status == 303
     assert web.kb.catalogue().gazetteer.resolve("Nether Wallop Parva").district_gss == HAVANT
-    response = await web.submit(f"/admin/places/{place_id}/remove", {})
+    page = await (await web.get(f"/admin/places/{place_id}/edit")).text()
+    response = await web.submit(f"/admin/places/{place_id}/remove", {"version": version_on(page)})
     assert response.status == 303
     assert web.kb.catalogue().gazetteer.find_in_text("we're in wallop parva") is None
     assert [a.action for a in audits(web.kb, "place")] == ["create", "update", "delete"]
@@ -388,7 +387,7 @@ async def test_an_invalid_place_is_400_with_the_messages(web):
     with web.kb.sessions() as s:
         emsworth = s.execute(select(m.Place.id).where(m.Place.name == "Emsworth")).scalar_one()
     page = await (await web.get(f"/admin/places/{emsworth}/edit")).text()
-    clash = {"name": "Havant", "kind": "town", "district_gss": HAVANT, "fingerprint": fingerprint_on(page)}
+    clash = {"name": "Havant", "kind": "town", "district_gss": HAVANT, "version": version_on(page)}
     response = await web.submit(f"/admin/places/{emsworth}/edit", clash)
     assert response.status == 400 and "is already a place in this authority" in await response.text()
     assert count(web.kb, m.Place) == before and audits(web.kb, "place") == []
@@ -406,11 +405,11 @@ async def test_two_editors_changing_the_same_place_never_overwrite_each_other(we
     second_page = await (await other.get(f"/admin/places/{emsworth}/edit")).text()
     base = {"name": "Emsworth", "kind": "town", "district_gss": HAVANT, "authority_gss": ""}
     saved = await web.submit(
-        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Harbour", "fingerprint": fingerprint_on(first_page)}
+        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Harbour", "version": version_on(first_page)}
     )
     assert saved.status == 303
     refused = await other.submit(
-        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Village", "fingerprint": fingerprint_on(second_page)}
+        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Village", "version": version_on(second_page)}
     )
     assert refused.status == 409
     page = await refused.text()
@@ -418,10 +417,55 @@ async def test_two_editors_changing_the_same_place_never_overwrite_each_other(we
     with web.kb.sessions() as s:
         assert s.get(m.Place, emsworth).aliases == ["Emsworth Harbour"]
     assert [a.actor for a in audits(web.kb, "place")] == ["first-editor"]
-    # saving again from the refreshed form (it now carries the current fingerprint) works
+    # saving again from the refreshed form (it now carries the current version) works
     again = await other.submit(
-        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Village", "fingerprint": fingerprint_on(page)}
+        f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Village", "version": version_on(page)}
     )
+    assert again.status == 303
+
+
+async def test_a_stale_removal_of_a_place_is_409_and_keeps_it(web, aiohttp_client):
+    await web.sign_in("editor", "first-editor")
+    with web.kb.sessions() as s:
+        emsworth = s.execute(select(m.Place.id).where(m.Place.name == "Emsworth")).scalar_one()
+    shown = version_on(await (await web.get(f"/admin/places/{emsworth}/edit")).text())
+    base = {"name": "Emsworth", "kind": "town", "district_gss": HAVANT, "authority_gss": ""}
+    saved = await web.submit(f"/admin/places/{emsworth}/edit", {**base, "aliases": "Emsworth Harbour", "version": shown})
+    assert saved.status == 303
+    refused = await web.submit(f"/admin/places/{emsworth}/remove", {"version": shown})  # from the page opened before
+    assert refused.status == 409 and "Someone else changed this" in await refused.text()
+    assert (await web.submit(f"/admin/places/{emsworth}/remove", {})).status == 409  # no version at all
+    with web.kb.sessions() as s:
+        assert s.get(m.Place, emsworth).aliases == ["Emsworth Harbour"]
+    assert [a.action for a in audits(web.kb, "place")] == ["update"]
+
+
+async def test_a_word_for_a_need_is_changed_and_a_stale_change_or_removal_is_409(web, aiohttp_client):
+    from tests.web_helpers import WebClient
+
+    await web.sign_in("editor", "first-editor")
+    other = WebClient(await aiohttp_client(web.app), web.kb)
+    await other.sign_in("editor", "second-editor")
+    with web.kb.sessions() as s:
+        word = s.execute(select(m.NeedSynonym).where(m.NeedSynonym.phrase == "glue ear")).scalar_one()
+    url = f"/admin/needs/hearing/synonyms/{word.id}"
+    first_page = await (await web.get(url + "/edit")).text()
+    second_page = await (await other.get(url + "/edit")).text()
+    assert 'value="glue ear"' in first_page
+    saved = await web.submit(url + "/edit", {"phrase": "glue ear", "kind": "description", "version": version_on(first_page)})
+    assert saved.status == 303
+    refused = await other.submit(url + "/edit", {"phrase": "glue-ear", "kind": "misspelling", "version": version_on(second_page)})
+    assert refused.status == 409
+    page = await refused.text()
+    assert "Someone else changed this word" in page and 'value="glue-ear"' in page  # their values are kept
+    removal = await other.submit(url + "/remove", {"version": version_on(second_page)})
+    assert removal.status == 409
+    with web.kb.sessions() as s:
+        word = s.get(m.NeedSynonym, word.id)
+        assert (word.phrase, word.kind) == ("glue ear", "description")
+    assert [(a.actor, a.action) for a in audits(web.kb, "need_synonym")] == [("first-editor", "update")]
+    assert web.kb.catalogue().vocabulary.resolve("glue ear") == "hearing"
+    again = await other.submit(url + "/edit", {"phrase": "glue-ear", "kind": "misspelling", "version": version_on(page)})
     assert again.status == 303
 
 
@@ -430,14 +474,23 @@ async def test_adding_moving_and_removing_a_postcode_district(web):
     response = await web.submit("/admin/postcodes", {"outward_code": "po98", "district_gss": HAVANT, "note": ""})
     assert response.status == 303
     assert web.kb.catalogue().gazetteer.resolve("PO98 2XY").district_gss == HAVANT
-    response = await web.submit("/admin/postcodes", {"outward_code": "PO98", "district_gss": WINCHESTER, "note": "new"})
+    move = {"outward_code": "PO98", "district_gss": WINCHESTER, "note": "new"}
+    response = await web.submit("/admin/postcodes", move)  # typed into the add form: asked to confirm the move
+    assert response.status == 409
+    page = await response.text()
+    assert "PO98 is already listed" in page
+    assert web.kb.catalogue().gazetteer.resolve("PO98 2XY").district_gss == HAVANT
+    response = await web.submit("/admin/postcodes", {**move, "version": version_on(page)})
     assert response.status == 303
     assert web.kb.catalogue().gazetteer.resolve("PO98 2XY").district_gss == WINCHESTER
     response = await web.submit("/admin/postcodes", {"outward_code": "98PO", "district_gss": "E07000000"})
     assert response.status == 400
     page = await response.text()
     assert "is not the first half of a postcode" in page and "Choose a district from the list" in page
-    response = await web.submit("/admin/postcodes/PO98/remove", {})
+    page = await (await web.get("/admin/places?q=PO98")).text()
+    version = re.search(r'postcodes/PO98/remove" name="version" value="(\d+)"', page).group(1)
+    assert (await web.submit("/admin/postcodes/PO98/remove", {"version": str(int(version) - 1)})).status == 409  # stale
+    response = await web.submit("/admin/postcodes/PO98/remove", {"version": version})
     assert response.status == 303
     assert [a.action for a in audits(web.kb, "postcode_district")] == ["create", "update", "delete"]
 

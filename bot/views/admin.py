@@ -173,6 +173,7 @@ def _service_form_page(request, *, mode, form, errors, service_id, version, orga
         category_options=list(CATEGORIES.items()),
         tier_options=[(k, f"{k.capitalize()}: {v}") for k, v in TIERS.items()],
         route_options=list(ACCESS_ROUTES.items()),
+        row_labels=editing.SERVICE_FORM_LABELS,
         action="/admin/services/new" if mode == "new" else f"/admin/services/{service_id}/edit",
     )
 

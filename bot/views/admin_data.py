@@ -1,7 +1,7 @@
 """Editors' pages for the rest of the directory: signposts, need synonyms, places and postcodes,
 the "needs review" list, and exporting the knowledge base (importing is in bot.views.admin_import).
 
-Handlers are thin: the rules live in knowledge.directory_editing, which validates, audits and
+Handlers are thin: the rules live in knowledge.editing, which validates, audits and
 writes in the transaction the handler opens.
 """
 
@@ -12,16 +12,15 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.auth import requires
 from bot.inputs import page_number
 from bot.pagination import filters_from, page_links
 from bot.render import redirect, render
-from knowledge import directory_editing as de
+from knowledge import editing as de
 from knowledge import listing
 from knowledge import models as m
-from knowledge.audit import EditConflict, fingerprint
+from knowledge.audit import EditConflict
 from knowledge.formats import FORMATS
 from knowledge.taxonomy_mapping import list_mappings, set_mapping
 from knowledge.vocabulary import SIGNPOST_KINDS, SIGNPOST_SCOPES
@@ -34,6 +33,7 @@ DONE = {
     "signpost-removed": "Signpost removed. The assistant no longer suggests it.",
     "synonym-added": "Word added. The assistant understands it from its next message, without retraining.",
     "synonym-removed": "Word removed.",
+    "synonym-saved": "Word saved. The assistant reads it this way from its next message.",
     "place-added": "Place added. The assistant recognises it from its next message.",
     "place-saved": "Place saved.",
     "place-removed": "Place removed.",
@@ -188,9 +188,7 @@ async def signpost_update(request: web.Request) -> web.Response:
             with session.begin():
                 de.update_signpost(session, _actor(request), signpost_id, form, form.get("version"))
         except EditConflict as conflict:
-            return _conflict_page(request, form, signpost_id, conflict.current)
-        except StaleDataError:
-            return _conflict_page(request, form, signpost_id, _current_signpost(request, signpost_id))
+            return _conflict_page(request, form, signpost_id, conflict.current or _current_signpost(request, signpost_id))
         except de.ValidationFailed as failed:
             values, version = _form_values(form), form.get("version")
             return _signpost_form(
@@ -208,9 +206,8 @@ async def signpost_delete(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.delete_signpost(session, _actor(request), signpost_id, form.get("version"))
-        except (EditConflict, StaleDataError) as conflict:
-            current = conflict.current if isinstance(conflict, EditConflict) else _current_signpost(request, signpost_id)
-            return _conflict_page(request, form, signpost_id, current)
+        except EditConflict as conflict:
+            return _conflict_page(request, form, signpost_id, conflict.current or _current_signpost(request, signpost_id))
     return redirect("/admin/signposts?done=signpost-removed")
 
 
@@ -294,12 +291,57 @@ async def synonym_add(request: web.Request) -> web.Response:
     return await _add_word(request, request.match_info["code"])
 
 
+def _synonym_page(request, values: dict, version, status: int = 200, errors: dict | None = None) -> web.Response:
+    code = request.match_info["code"]
+    with _kb(request).sessions() as session:
+        need_name = dict(de.need_choices(session)).get(code, code)
+    return render(
+        request, "admin/synonym_form.html", status=status, title=f"Change a word for {need_name}", code=code,
+        synonym_id=request.match_info["id"], need_name=need_name, values=values, version=version,
+        kinds=list(de.SYNONYM_KINDS.items()), errors=errors or {},
+    )  # fmt: skip
+
+
+@routes.get("/admin/needs/{code}/synonyms/{id}/edit")
+@requires("edit")
+async def synonym_edit(request: web.Request) -> web.Response:
+    with _kb(request).sessions() as session:
+        synonym = de.get_synonym(session, request.match_info["code"], request.match_info["id"])
+        values, version = {"phrase": synonym.phrase, "kind": synonym.kind}, synonym.version
+    return _synonym_page(request, values, version)
+
+
+@routes.post("/admin/needs/{code}/synonyms/{id}/edit")
+@requires("edit")
+async def synonym_update(request: web.Request) -> web.Response:
+    form = await request.post()
+    code, values = request.match_info["code"], {"phrase": str(form.get("phrase", "")), "kind": str(form.get("kind", ""))}
+    with _kb(request).sessions() as session:
+        try:
+            with session.begin():
+                de.update_synonym(
+                    session, _actor(request), code, request.match_info["id"], **values, expected_version=form.get("version")
+                )
+        except de.ValidationFailed as failed:
+            return _synonym_page(request, values, form.get("version"), 400, failed.errors)
+        except EditConflict as conflict:
+            current = conflict.current or {}
+            message = (
+                f"Someone else changed this word since you opened it: it now reads \u201c{current.get('phrase')}\u201d. "
+                "Nothing was saved: check it and save again."
+            )
+            with session.begin():
+                version = de.get_synonym(session, code, request.match_info["id"]).version
+            return _synonym_page(request, values, version, 409, {"phrase": message})
+    return redirect("/admin/needs?" + urlencode({"need": code, "q": values["phrase"], "done": "synonym-saved"}))
+
+
 @routes.post("/admin/needs/{code}/synonyms/{id}/remove")
 @requires("edit")
 async def synonym_remove(request: web.Request) -> web.Response:
     form = await request.post()
     with _kb(request).sessions.begin() as session:
-        de.remove_synonym(session, _actor(request), request.match_info["code"], request.match_info["id"])
+        de.remove_synonym(session, _actor(request), request.match_info["code"], request.match_info["id"], form.get("version"))
     return redirect(_back("/admin/needs", form, (*WORD_FILTERS, "page"), "synonym-removed"))
 
 
@@ -456,9 +498,16 @@ def _quote(text: str) -> str:
 @requires("edit")
 async def place_edit(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
-        record = de.place_to_record(de.get_place(session, request.match_info["id"]))
+        place = de.get_place(session, request.match_info["id"])
+        record, version = de.place_to_record(place), place.version
     values = {**{k: v or "" for k, v in record.items()}, "aliases": "\n".join(record["aliases"])}
-    return _place_form(request, f"Change {record['name']}", values, place_id=record["id"], fingerprint=fingerprint(record))
+    return _place_form(request, f"Change {record['name']}", values, place_id=record["id"], version=version)
+
+
+def _place_version(request) -> int | None:
+    """The place's version now (after a conflict), so saving the kept values again overwrites knowingly."""
+    with _kb(request).sessions() as session:
+        return de.get_place(session, request.match_info["id"]).version
 
 
 @routes.post("/admin/places/{id}/edit")
@@ -468,7 +517,7 @@ async def place_update(request: web.Request) -> web.Response:
     with _kb(request).sessions() as session:
         try:
             with session.begin():
-                place = de.update_place(session, _actor(request), request.match_info["id"], form, form.get("fingerprint"))
+                place = de.update_place(session, _actor(request), request.match_info["id"], form, form.get("version"))
                 name = place.name
         except (de.ValidationFailed, EditConflict) as failed:
             conflict = isinstance(failed, EditConflict)
@@ -480,7 +529,7 @@ async def place_update(request: web.Request) -> web.Response:
                 place_id=request.match_info["id"],
                 errors=errors,
                 status=409 if conflict else 400,
-                fingerprint=fingerprint(failed.current) if conflict else str(form.get("fingerprint", "")),
+                version=_place_version(request) if conflict else str(form.get("version", "")),
             )
     return redirect(f"/admin/places?done=place-saved&q={_quote(name)}")
 
@@ -488,8 +537,9 @@ async def place_update(request: web.Request) -> web.Response:
 @routes.post("/admin/places/{id}/remove")
 @requires("edit")
 async def place_remove(request: web.Request) -> web.Response:
+    form = await request.post()
     with _kb(request).sessions.begin() as session:
-        de.delete_place(session, _actor(request), request.match_info["id"])
+        de.delete_place(session, _actor(request), request.match_info["id"], form.get("version"))
     return redirect("/admin/places?done=place-removed")
 
 
@@ -502,9 +552,13 @@ async def postcode_set(request: web.Request) -> web.Response:
             with session.begin():
                 row, _created = de.set_postcode(session, _actor(request), form)
                 code = row.outward_code
-        except de.ValidationFailed as failed:
+        except (de.ValidationFailed, EditConflict) as failed:
             values = {name: str(form.get(name, "")) for name in BLANK_POSTCODE}
-            return _postcodes_page(request, 400, failed.errors, values)
+            if isinstance(failed, de.ValidationFailed):
+                return _postcodes_page(request, 400, failed.errors, values)
+            values["version"] = session.get(m.PostcodeDistrict, failed.entity_id).version
+            message = f"{failed.entity_id} is already listed, or was changed meanwhile. Save again to move it."
+            return _postcodes_page(request, 409, {"outward_code": message}, values)
     return redirect(f"/admin/postcodes?done=postcode-saved&q={code}")
 
 
@@ -513,7 +567,7 @@ async def postcode_set(request: web.Request) -> web.Response:
 async def postcode_remove(request: web.Request) -> web.Response:
     form = await request.post()
     with _kb(request).sessions.begin() as session:
-        de.delete_postcode(session, _actor(request), request.match_info["code"])
+        de.delete_postcode(session, _actor(request), request.match_info["code"], form.get("version"))
     return redirect(_back("/admin/postcodes", form, (*POSTCODE_FILTERS, "page"), "postcode-removed"))
 
 
@@ -537,7 +591,7 @@ async def review_done(request: web.Request) -> web.Response:
         try:
             with session.begin():
                 de.mark_reviewed(session, _actor(request), service_id, form.get("version"), date.today())
-        except (EditConflict, StaleDataError):
+        except EditConflict:
             service = session.get(m.Service, service_id)
             return render(
                 request,
