@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from conversation.details import read_details
 from knowledge.engine import evaluate
 from knowledge.kb import KnowledgeBase
 from knowledge.places import ResolvedPlace
@@ -55,9 +56,10 @@ def resolutions(catalogue, conversation: Conversation) -> list[ResolvedPlace]:
     gazetteer = catalogue.gazetteer
     found = []
     for turn in conversation.turns:
-        place = gazetteer.find_in_text(turn.say) or gazetteer.resolve(turn.say)
-        if isinstance(place, ResolvedPlace):
-            found.append(place)
+        # as the assistant reads the text ("not Winchester, Waterlooville"), or a misspelt name the model picks out
+        candidates = [read_details(turn.say, [], catalogue).place, gazetteer.resolve(turn.say)]
+        candidates += [gazetteer.resolve(word) for word in turn.say.split() if len(word) > 5]
+        found += [place for place in candidates if isinstance(place, ResolvedPlace)][:1]
     return found
 
 

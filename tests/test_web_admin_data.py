@@ -310,8 +310,8 @@ async def test_adding_and_removing_a_word_for_a_need(web):
     with web.kb.sessions() as s:
         synonym = s.execute(select(m.NeedSynonym).where(m.NeedSynonym.phrase == "the flibbertigrumps")).scalar_one()
         assert synonym.kind == "description" and synonym.term.code == "semh"
-    page = await (await web.get("/admin/needs")).text()
-    version = re.search(rf'synonyms/{synonym.id}/remove" name="version" value="(\d+)"', page).group(1)
+    page = await (await web.get("/admin/needs?need=semh&q=flibbertigrumps")).text()
+    version = re.search(rf'synonyms/{synonym.id}/remove".*?name="version" value="(\d+)"', page, re.S).group(1)
     response = await web.submit(f"/admin/needs/semh/synonyms/{synonym.id}/remove", {"version": version})
     assert response.status == 303
     assert web.kb.catalogue().vocabulary.codes_in_text("he gets the flibbertigrumps") == []
@@ -487,8 +487,8 @@ async def test_adding_moving_and_removing_a_postcode_district(web):
     assert response.status == 400
     page = await response.text()
     assert "is not the first half of a postcode" in page and "Choose a district from the list" in page
-    page = await (await web.get("/admin/places?q=PO98")).text()
-    version = re.search(r'postcodes/PO98/remove" name="version" value="(\d+)"', page).group(1)
+    page = await (await web.get("/admin/postcodes?q=PO98")).text()
+    version = re.search(r'postcodes/PO98/remove".*?name="version" value="(\d+)"', page, re.S).group(1)
     assert (await web.submit("/admin/postcodes/PO98/remove", {"version": str(int(version) - 1)})).status == 409  # stale
     response = await web.submit("/admin/postcodes/PO98/remove", {"version": version})
     assert response.status == 303

@@ -128,8 +128,10 @@ async def test_adding_a_word_from_the_page_form_shows_it_and_removing_keeps_the_
     assert cells(page, 0) == ["big feelings"] and "Word added." in page
     assert web.kb.catalogue().vocabulary.codes_in_text("he has big feelings") == ["semh"]
     with web.kb.sessions() as s:
-        word_id = s.execute(select(m.NeedSynonym.id).where(m.NeedSynonym.phrase == "big feelings")).scalar_one()
-    form = {"q": "big", "need": "semh", "kind": "", "page": "1"}
+        word_id, version = s.execute(
+            select(m.NeedSynonym.id, m.NeedSynonym.version).where(m.NeedSynonym.phrase == "big feelings")
+        ).one()
+    form = {"q": "big", "need": "semh", "kind": "", "page": "1", "version": str(version)}
     response = await web.submit(f"/admin/needs/semh/synonyms/{word_id}/remove", form)
     assert response.status == 303
     assert parse_qs(urlsplit(response.headers["Location"]).query) == {
@@ -222,7 +224,9 @@ async def test_an_invalid_postcode_shows_the_list_again_with_the_messages(web):
 
 async def test_removing_a_postcode_district_comes_back_to_the_same_search(web):
     await web.sign_in("editor")
-    response = await web.submit("/admin/postcodes/PO9/remove", {"q": "po", "area": "", "page": "2"})
+    with web.kb.sessions() as s:
+        version = s.get(m.PostcodeDistrict, "PO9").version
+    response = await web.submit("/admin/postcodes/PO9/remove", {"q": "po", "area": "", "page": "2", "version": str(version)})
     assert response.status == 303
     assert parse_qs(urlsplit(response.headers["Location"]).query) == {
         "q": ["po"], "page": ["2"], "done": ["postcode-removed"]
