@@ -87,13 +87,17 @@ def catalogue(seeded_kb):
 
 @pytest.fixture
 def fresh_kb(backend) -> KnowledgeBase:
-    """A seeded knowledge base of its own, for tests that write."""
-    return KnowledgeBase(engine=seeded_engine(backend))
+    """A seeded knowledge base of its own, for tests that write (its connections closed after the test)."""
+    kb = KnowledgeBase(engine=seeded_engine(backend))
+    yield kb
+    kb.dispose()
 
 
 @pytest.fixture
 def empty_engine(backend):
-    return backend.fresh_engine()
+    engine = backend.fresh_engine()
+    yield engine
+    engine.dispose()  # a test's pooled connections must not outlive it: PostgreSQL allows 100 in all
 
 
 # --- The web app (bot/) -------------------------------------------------------------------------

@@ -42,14 +42,28 @@ def counts(kb: KnowledgeBase) -> tuple[int, int, int]:
         )
 
 
+_SECOND_KBS: list[KnowledgeBase] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_second_kbs():
+    yield
+    while _SECOND_KBS:
+        _SECOND_KBS.pop().dispose()
+
+
 def second_kb(kb: KnowledgeBase) -> KnowledgeBase:
-    """Another KnowledgeBase on the same database, with its own engine, as the action server has."""
+    """Another KnowledgeBase on the same database, with its own engine, as the action server has
+    (closed after the test)."""
     url = kb.engine.url.render_as_string(hide_password=False)
     if kb.engine.dialect.name == "postgresql":
         with kb.engine.connect() as conn:
             schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-        return KnowledgeBase(engine=make_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
-    return KnowledgeBase(url)
+        other = KnowledgeBase(engine=make_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
+    else:
+        other = KnowledgeBase(url)
+    _SECOND_KBS.append(other)
+    return other
 
 
 def eligible_ids(kb: KnowledgeBase, age, needs, place) -> set[str]:

@@ -31,8 +31,13 @@ def set_hours(web_server, hours: dict) -> None:
 @contextmanager
 def parent_and_staff(browser):
     """Two browser contexts: the parent's widget and a member of staff's console."""
-    with parent_and_staff(browser) as (parent, staff):
+    parent_context, parent = new_page(browser)
+    staff_context, staff = new_page(browser)
+    try:
         yield parent, staff
+    finally:
+        parent_context.close()
+        staff_context.close()
 
 
 def new_page(browser):
