@@ -14,6 +14,7 @@ from actions.kb_access import KnowledgeBaseUnavailable, catalogue
 from conversation import messages
 from conversation.declines import declines
 from conversation.details import slot_updates
+from conversation.intents import FAQ_INTENTS
 
 DETAIL_INTENTS = {"inform", "find_services", "new_child"}
 """Outside the form, only these intents may change the family's details."""
@@ -25,14 +26,7 @@ INTERRUPTIONS = {
     "talk_to_person",
     "start_again",
     "new_child",
-    "ask_ehcp",
-    "ask_ehc_assessment",
-    "ask_sen_support",
-    "ask_senco",
-    "ask_local_offer",
-    "ask_sendias",
-    "ask_privacy",
-    "ask_benefits",
+    *FAQ_INTENTS,
     "bot_challenge",
     "ask_capabilities",
     "why_this",

@@ -30,20 +30,12 @@ _QUESTION = re.compile(
 _PLACE_ONLY_NEEDS_HOME = frozenset({"out_of_scope", "greet", "thank", "goodbye"})
 """Intents where a place alone is not the family's details ("best pizza in Fareham?") unless it is home."""
 _HOME = re.compile(r"\b(live|living|lives|moved|moving|we'?re in|we are in|based|from|postcode|home)\b", re.I)
-_QUESTION_INTENTS = frozenset(
-    {
-        "why_not",
-        "why_this",
-        "ask_ehcp",
-        "ask_ehc_assessment",
-        "ask_sen_support",
-        "ask_senco",
-        "ask_local_offer",
-        "ask_sendias",
-        "ask_privacy",
-        "ask_benefits",
-    }
-)
+FAQ_INTENTS = frozenset(
+    {"ask_ehcp", "ask_ehc_assessment", "ask_sen_support", "ask_senco", "ask_local_offer", "ask_sendias", "ask_privacy",
+     "ask_benefits"}
+)  # fmt: skip
+"""Questions answered from the domain's responses (and, during the form, before its question is asked again)."""
+_QUESTION_INTENTS = frozenset({"why_not", "why_this"}) | FAQ_INTENTS
 """Questions: a message with details is `inform` only if it is not put as a question
 ("keeps getting sent out of class" is not a question about the SENCO)."""
 
