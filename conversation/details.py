@@ -91,7 +91,10 @@ _NOT_AN_AGE_AFTER = re.compile(
 
 
 _UNIT_AFTER_TENS = re.compile(r"[\s-]+(one|two|three|four|five|six|seven|eight|nine)\b", re.I)
-_SELF_CORRECTION = re.compile(r"\b(no wait|wait|sorry|i mean|i meant|oops|whoops|correction|scratch that)\b[,.!:]*", re.I)
+_SELF_CORRECTION = re.compile(
+    r"\b(no wait|wait(?=\s*[,.!:-])|sorry|i mean|i meant|oops|whoops|correction|scratch that)\b[,.!:]*", re.I
+)
+"""Where a message corrects itself ("she's 8. no wait, 9"); "we wait 2 years" is not a correction."""
 
 
 def _counts_something_else(plain: str, entity: dict) -> bool:

@@ -393,6 +393,8 @@ def test_a_number_that_counts_something_else_is_not_the_age(catalogue, text, num
         ("she's 8. no wait, 9", [], 9),
         ("he is 5, sorry I mean 6", [], 6),
         ("my son is 7, sorry for the long message, he is 3 years behind", [], 7),
+        ("she's 8 and we wait 2 years for anything", [], 8),
+        ("he's 5, wait, 6 now", [], 6),
         ("my daughter is twenty six with autism", [{"entity": "age", "value": "twenty", "start": 15, "end": 21}], 26),
     ],
 )
